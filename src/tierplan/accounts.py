@@ -1,0 +1,292 @@
+"""Account frames: reading, validating and holding them as arrays.
+
+The planner never works on the user's DataFrame: :func:`load_accounts`
+validates it once and returns an immutable :class:`Accounts` of numpy
+arrays in a canonical order (sorted by ``account_id``), so plans do not
+depend on the row order of the input. Nothing is dropped, clipped or
+coerced: a value that breaks a rule is an :class:`~tierplan.errors.InputError`
+naming the column, the offending ids and the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tierplan.errors import InputError
+
+__all__ = ["ACCOUNT_COLUMNS", "Accounts", "load_accounts", "read_table"]
+
+#: Optional numeric columns, their default and the rule they obey.
+ACCOUNT_COLUMNS: dict[str, tuple[float, str]] = {
+    "potential": (0.0, "whitespace in currency, >= 0"),
+    "risk": (0.10, "probability of churn at renewal under tech-touch, in [0, 1]"),
+    "complexity": (0.0, "hours multiplier minus one, >= 0 (0 = standard account)"),
+    "strategic": (0.0, "strategic weight (reference logo, design partner), >= 0"),
+}
+
+#: Default churn risk when the column is missing: 10% yearly gross churn, a
+#: common B2B SaaS figure. Replace with your health-score based estimate.
+DEFAULT_RISK = ACCOUNT_COLUMNS["risk"][0]
+
+FloatArray = npt.NDArray[np.float64]
+ObjArray = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True, eq=False)
+class Accounts:
+    """Validated accounts as arrays, sorted by ``account_id``.
+
+    Attributes
+    ----------
+    ids
+        Account ids (object array), sorted.
+    arr, potential, risk, complexity, strategic
+        Numeric attributes (float64).
+    vertical
+        Vertical per account (object array of str; ``""`` when none).
+    pinned_tier
+        Pinned tier name per account, or ``None``.
+    current_tier, current_csm
+        Current state, or ``None`` per account.
+    order
+        ``order[k]`` is the input row of canonical account ``k``.
+    frame
+        The validated input frame, in input order (a copy).
+    """
+
+    ids: ObjArray
+    arr: FloatArray
+    potential: FloatArray
+    risk: FloatArray
+    complexity: FloatArray
+    strategic: FloatArray
+    vertical: ObjArray
+    pinned_tier: ObjArray
+    current_tier: ObjArray
+    current_csm: ObjArray
+    order: npt.NDArray[np.intp]
+    frame: pd.DataFrame
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def n(self) -> int:
+        """Number of accounts."""
+        return len(self)
+
+    def __repr__(self) -> str:
+        return f"Accounts(n={self.n:,}, arr_total={self.arr.sum():,.0f})"
+
+
+def read_table(source: Any, *, what: str) -> pd.DataFrame:
+    """Read a DataFrame, or a CSV / Parquet / Excel file, without changing it.
+
+    Parameters
+    ----------
+    source
+        A DataFrame, or a path to a ``.csv``, ``.parquet`` or ``.xlsx`` file.
+    what
+        What the table holds, for error messages (``"accounts"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table (a copy when given a frame).
+    """
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"{what} file not found: {path}")
+        suffix = path.suffix.lower()
+        if suffix in {".parquet", ".pq"}:
+            return pd.read_parquet(path)
+        if suffix in {".xlsx", ".xls"}:
+            return pd.read_excel(path)
+        # Ids and verticals stay text: reading '007' as 7 would change the id.
+        return pd.read_csv(path, dtype={"account_id": str, "csm_id": str, "vertical": str})
+    raise InputError(
+        f"{what} must be a pandas DataFrame or a path to a CSV/Parquet file, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _ids_where(ids: pd.Series, mask: npt.NDArray[np.bool_]) -> list[object]:
+    return ids[mask].tolist()
+
+
+def _numeric(frame: pd.DataFrame, column: str, id_col: str) -> FloatArray:
+    """Column as float64; text, booleans and missing values are errors."""
+    col = frame[column]
+    ids = frame[id_col]
+    if pd.api.types.is_bool_dtype(col):
+        raise InputError("must be numeric, got booleans", column=column)
+    if pd.api.types.is_numeric_dtype(col):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        converted = pd.to_numeric(col, errors="coerce")
+        bad = (converted.isna() & col.notna()).to_numpy()
+        if bad.any():
+            raise InputError(
+                "must be numeric; these rows hold text", column=column, ids=_ids_where(ids, bad)
+            )
+        values = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(values)
+    if missing.any():
+        raise InputError(
+            "must not be missing (NaN/empty)", column=column, ids=_ids_where(ids, missing)
+        )
+    infinite = ~np.isfinite(values)
+    if infinite.any():
+        raise InputError("must be finite", column=column, ids=_ids_where(ids, infinite))
+    return values
+
+
+def _check_range(
+    values: FloatArray,
+    ids: pd.Series,
+    column: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+) -> None:
+    bad = np.zeros(values.shape[0], dtype=bool)
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
+    if bad.any():
+        if low is not None and high is not None:
+            rule = f"must be between {low:g} and {high:g}"
+        elif low is not None:
+            rule = f"must be >= {low:g}"
+        else:
+            rule = f"must be <= {high:g}"
+        raise InputError(rule, column=column, ids=_ids_where(ids, bad))
+
+
+def _labels(frame: pd.DataFrame, column: str) -> ObjArray:
+    """Optional text column as an object array with ``None`` for missing."""
+    if column not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    col = frame[column]
+    # Empty strings mean "none" in CRM exports: treat them like missing values.
+    blank = col.astype("string").str.strip().eq("").fillna(value=False).to_numpy(dtype=bool)
+    keep = col.notna().to_numpy(dtype=bool) & ~blank
+    out = np.full(len(col), None, dtype=object)
+    out[keep] = col.to_numpy(dtype=object)[keep]
+    return out
+
+
+def load_accounts(
+    source: Any,
+    *,
+    tiers: Sequence[str] | None = None,
+) -> Accounts:
+    """Validate an account table and hold it as arrays.
+
+    Parameters
+    ----------
+    source
+        DataFrame or path (CSV/Parquet). Required columns: ``account_id``
+        (unique) and ``arr`` (>= 0). Optional: ``potential`` (>= 0, default
+        0), ``risk`` (0-1, default 0.10), ``vertical`` (text, default none),
+        ``complexity`` (>= 0, default 0), ``strategic`` (>= 0, default 0),
+        ``pinned_tier`` (a tier name), ``current_tier``, ``current_csm``.
+    tiers
+        Known tier names, to check ``pinned_tier`` and ``current_tier``.
+
+    Returns
+    -------
+    Accounts
+        The validated accounts, sorted by ``account_id``.
+
+    Raises
+    ------
+    InputError
+        Naming the column, the offending ids and the rule.
+    """
+    frame = read_table(source, what="accounts")
+    missing = [c for c in ("account_id", "arr") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"required column(s) missing: {missing}; got columns {list(frame.columns)}",
+            column=missing[0],
+        )
+    raw_ids = frame["account_id"]
+    null_ids = raw_ids.isna().to_numpy()
+    if null_ids.any():
+        rows = np.flatnonzero(null_ids).tolist()
+        raise InputError(f"must not be empty (rows {rows[:5]})", column="account_id")
+    dup = raw_ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise InputError(
+            "must be unique; these ids appear more than once",
+            column="account_id",
+            ids=sorted(set(raw_ids[dup].tolist()), key=str),
+        )
+
+    arr = _numeric(frame, "arr", "account_id")
+    _check_range(arr, raw_ids, "arr", low=0.0)
+    numeric: dict[str, FloatArray] = {}
+    for column, (default, _rule) in ACCOUNT_COLUMNS.items():
+        if column in frame.columns:
+            numeric[column] = _numeric(frame, column, "account_id")
+        else:
+            numeric[column] = np.full(len(frame), default)
+    _check_range(numeric["potential"], raw_ids, "potential", low=0.0)
+    _check_range(numeric["risk"], raw_ids, "risk", low=0.0, high=1.0)
+    _check_range(numeric["complexity"], raw_ids, "complexity", low=0.0)
+    _check_range(numeric["strategic"], raw_ids, "strategic", low=0.0)
+
+    vertical = _labels(frame, "vertical")
+    vertical = np.where(pd.isna(vertical), "", vertical).astype(str).astype(object)
+    pinned = _labels(frame, "pinned_tier")
+    current_tier = _labels(frame, "current_tier")
+    if tiers is not None:
+        known = set(tiers)
+        for column, labels in (("pinned_tier", pinned), ("current_tier", current_tier)):
+            present = pd.notna(labels)
+            unknown = present & ~pd.Series(labels).isin(known).to_numpy(dtype=bool)
+            if unknown.any():
+                values = sorted({str(v) for v in labels[unknown]})
+                raise InputError(
+                    f"unknown tier(s) {values}; tiers are {list(tiers)}",
+                    column=column,
+                    ids=_ids_where(raw_ids, unknown),
+                )
+    current_csm = _labels(frame, "current_csm")
+
+    order = _canonical_order(raw_ids)
+    ids = raw_ids.to_numpy(dtype=object)
+    return Accounts(
+        ids=ids[order],
+        arr=arr[order],
+        potential=numeric["potential"][order],
+        risk=numeric["risk"][order],
+        complexity=numeric["complexity"][order],
+        strategic=numeric["strategic"][order],
+        vertical=vertical[order],
+        pinned_tier=pinned[order],
+        current_tier=current_tier[order],
+        current_csm=current_csm[order],
+        order=order,
+        frame=frame,
+    )
+
+
+def _canonical_order(ids: pd.Series) -> npt.NDArray[np.intp]:
+    """Stable sort of the ids; mixed types sort by their text."""
+    try:
+        return np.asarray(ids.argsort(kind="stable").to_numpy(), dtype=np.intp)
+    except TypeError:
+        return np.asarray(ids.astype(str).argsort(kind="stable").to_numpy(), dtype=np.intp)

@@ -1,0 +1,100 @@
+"""Split each pool's accounts into individual CSM books.
+
+Inside a pool every CSM gives the same tier of attention, so the value of an
+account does not depend on which of the pool's CSMs holds it: any split that
+respects the book caps keeps the pool program's optimum. The split therefore
+only has to respect caps and minimum books and balance the books:
+
+* every CSM first gets its minimum book, then books fill in proportion to
+  their caps (a CSM with a cap of 30 fills 1.5× faster than one with 20);
+* accounts are dealt in decreasing ARR in a snake order (1, 2, …, k, k, …, 2,
+  1), so each CSM gets a similar mix of large and small accounts.
+
+All of it is a few sorts per pool: no loop per account.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tierplan.pools import PoolSet
+
+__all__ = ["split_books"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+def _slot_order(caps: IntArray, mins: IntArray) -> IntArray:
+    """CSM (position in the pool) of each book slot, in the order slots fill."""
+    caps = caps.astype(np.int64)
+    total = int(caps.sum())
+    owner = np.repeat(np.arange(caps.shape[0]), caps)
+    starts = np.repeat(np.cumsum(caps) - caps, caps)
+    rank = np.arange(total) - starts  # 0-based slot number inside the book
+    min_of = mins[owner]
+    cap_of = caps[owner]
+    in_minimum = rank < min_of
+    # Minimum slots come first, filled evenly; then the rest fill evenly in
+    # proportion to the room left above each minimum.
+    room = np.maximum(cap_of - min_of, 1)
+    fill = np.where(
+        in_minimum,
+        (rank + 0.5) / np.maximum(min_of, 1),
+        (rank - min_of + 0.5) / room,
+    )
+    # Snake: odd rounds deal the CSMs in reverse so ARR evens out.
+    snake = np.where(rank % 2 == 0, owner, -owner)
+    order = np.lexsort((snake, fill, ~in_minimum))
+    return np.asarray(owner[order], dtype=np.int64)
+
+
+def split_books(
+    pool_choice: IntArray,
+    arr: FloatArray,
+    pools: PoolSet,
+    roster: pd.DataFrame,
+) -> IntArray:
+    """Give every account of a human pool to one of the pool's CSMs.
+
+    Parameters
+    ----------
+    pool_choice
+        Pool index per account (canonical order).
+    arr
+        ARR per account, for balancing.
+    pools
+        The pools.
+    roster
+        Resolved roster (``max_accounts``, ``min_accounts``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Roster row per account; ``-1`` for accounts in pools without people.
+
+    Raises
+    ------
+    ValueError
+        If a pool holds more accounts than its CSMs' caps (a solver bug).
+    """
+    csm = np.full(pool_choice.shape[0], -1, dtype=np.int64)
+    caps_all = roster["max_accounts"].to_numpy(dtype=np.int64)
+    mins_all = roster["min_accounts"].to_numpy(dtype=np.int64)
+    for p in np.flatnonzero(pools.human):
+        members = np.flatnonzero(pool_choice == p)
+        if members.shape[0] == 0:
+            continue
+        csms = np.flatnonzero(pools.csm_pool == p)
+        slots = _slot_order(caps_all[csms], mins_all[csms])
+        if members.shape[0] > slots.shape[0]:
+            raise ValueError(
+                f"pool {pools.names[p]} holds {members.shape[0]} accounts for "
+                f"{slots.shape[0]} book places"
+            )
+        # Largest ARR first; ties by canonical account order for determinism.
+        by_arr = members[np.lexsort((members, -arr[members]))]
+        csm[by_arr] = csms[slots[: by_arr.shape[0]]]
+    return csm

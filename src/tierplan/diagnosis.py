@@ -1,0 +1,164 @@
+"""Why a plan cannot exist, in the words of a CS leader.
+
+The checks run before any solve. They are necessary conditions of
+feasibility (Hall's condition over groups of pools): pinned accounts that
+need more book places than a tier or a specialist pool has, minimum books
+that there are not enough accounts to fill, accounts that no pool may take.
+For the pool program, which is a transportation problem, these conditions
+taken over every set of pools are also sufficient; the checks below cover
+every set of pools when there are few of them, and the business-relevant
+sets (a tier, a specialist pool) always.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tierplan.accounts import Accounts
+from tierplan.config import CoverageModel
+from tierplan.errors import format_ids
+from tierplan.pools import PoolSet
+
+__all__ = ["diagnose"]
+
+BoolArray = npt.NDArray[np.bool_]
+
+#: Up to this many pools, every set of pools is checked (2**P sets).
+_EXHAUSTIVE_POOLS = 14
+
+
+def _csms_needed(accounts: int, pools: PoolSet, members: npt.NDArray[np.intp]) -> int:
+    """CSMs needed to hold ``accounts`` at the average cap of the given pools."""
+    per_csm = pools.capacity[members].sum() / max(int(pools.headcount[members].sum()), 1)
+    return math.ceil(accounts / per_csm) if per_csm > 0 else 0
+
+
+def diagnose(
+    accounts: Accounts,
+    pools: PoolSet,
+    model: CoverageModel,
+    eligible: BoolArray,
+) -> list[str]:
+    """Reasons, in business words, why no plan fits; empty when none is found.
+
+    Parameters
+    ----------
+    accounts
+        Validated accounts.
+    pools
+        The pools.
+    model
+        The coverage model.
+    eligible
+        Eligibility matrix (accounts × pools).
+
+    Returns
+    -------
+    list of str
+        One sentence per problem found.
+    """
+    reasons: list[str] = []
+    names = model.tier_names
+    n_pools = len(pools)
+
+    homeless = ~eligible.any(axis=1)
+    if homeless.any():
+        pinned = accounts.pinned_tier[homeless]
+        pinned_tiers = sorted({str(t) for t in pinned if t is not None})
+        detail = (
+            f"they are pinned to {', '.join(pinned_tiers)}, which has no CSM who may take them"
+            if pinned_tiers
+            else "no tier is open to them (check the value matrix and specialist rules)"
+        )
+        reasons.append(
+            f"{int(homeless.sum())} accounts cannot be placed anywhere: {detail} "
+            f"({format_ids(accounts.ids[homeless])})."
+        )
+
+    # Pins per tier against the tier's book places.
+    pinned_mask = np.asarray(pd.notna(accounts.pinned_tier), dtype=bool)
+    for t, tier in enumerate(model.tiers):
+        if not tier.human:
+            continue
+        pinned_here = pinned_mask & (accounts.pinned_tier == tier.name)
+        count = int(pinned_here.sum())
+        members = np.flatnonzero(pools.tier == t)
+        capacity = float(pools.capacity[members].sum()) if members.size else 0.0
+        if count > capacity:
+            have = int(pools.headcount[members].sum())
+            need = math.ceil(count / tier.max_book) if tier.max_book else 0
+            reasons.append(
+                f"{tier.name} needs at least {need} CSMs for its {count} pinned accounts "
+                f"(book cap {tier.max_book}); {have} are available "
+                f"({format_ids(accounts.ids[pinned_here])})."
+            )
+        # Pinned accounts of one vertical that must go to its specialists.
+        if model.require_specialist:
+            for p in members:
+                vertical = pools.vertical[p]
+                if not vertical:
+                    continue
+                group = pinned_here & (accounts.vertical == vertical)
+                k = int(group.sum())
+                if k > pools.capacity[p]:
+                    need = _csms_needed(k, pools, np.array([p]))
+                    reasons.append(
+                        f"{tier.name} {vertical} specialists need at least {need} CSMs for their "
+                        f"{k} pinned {vertical} accounts; {int(pools.headcount[p])} are available "
+                        f"({format_ids(accounts.ids[group])})."
+                    )
+
+    # Minimum books.
+    for p in range(n_pools):
+        if pools.minimum[p] <= 0:
+            continue
+        available = int(eligible[:, p].sum())
+        if available < pools.minimum[p]:
+            who = f"{pools.vertical[p]} accounts" if pools.vertical[p] else "accounts"
+            reasons.append(
+                f"{pools.names[p]} CSMs must hold at least {int(pools.minimum[p])} accounts "
+                f"(minimum books) but only {available} {who} may go to them."
+            )
+    total_min = int(pools.minimum.sum())
+    if total_min > accounts.n:
+        reasons.append(
+            f"minimum books add up to {total_min} accounts but there are only {accounts.n}."
+        )
+    if reasons:
+        return reasons
+
+    # Hall's condition over sets of pools: accounts that may go only to pools
+    # in S must fit in S's book places.
+    if np.isfinite(pools.capacity).all() or n_pools <= _EXHAUSTIVE_POOLS:
+        patterns, counts = np.unique(eligible, axis=0, return_counts=True)
+        subsets = (
+            itertools.chain.from_iterable(
+                itertools.combinations(range(n_pools), r) for r in range(1, n_pools + 1)
+            )
+            if n_pools <= _EXHAUSTIVE_POOLS
+            else [tuple(range(n_pools))]
+        )
+        for subset in subsets:
+            inside = np.zeros(n_pools, dtype=bool)
+            inside[list(subset)] = True
+            if not np.isfinite(pools.capacity[inside]).all():
+                continue
+            confined = ~(patterns & ~inside).any(axis=1) & patterns.any(axis=1)
+            need = int(counts[confined].sum())
+            room = float(pools.capacity[inside].sum())
+            if need > room:
+                chosen = [pools.names[p] for p in subset]
+                tiers = sorted({names[pools.tier[p]] for p in subset})
+                reasons.append(
+                    f"{need} accounts can only go to {', '.join(chosen)} "
+                    f"(pins and specialist rules), which have {int(room)} book places; "
+                    f"add about {_csms_needed(need - int(room), pools, np.array(subset))} CSMs "
+                    f"to {' / '.join(tiers)} or unpin accounts."
+                )
+                break
+    return reasons

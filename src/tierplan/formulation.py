@@ -1,0 +1,106 @@
+"""The pool program, built from arrays.
+
+One binary ``x[i, p]`` per account and eligible pool; one row per account
+(exactly one pool) and one row per pool with a cap or a minimum. Nothing
+per CSM: books are split afterwards (:mod:`tierplan.books`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from tierplan.mip import ArrayProgram
+
+__all__ = ["PoolProgram", "build_pool_program"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class PoolProgram:
+    """The pool program and the map from its columns back to (account, pool).
+
+    Attributes
+    ----------
+    program
+        The array program.
+    account
+        Account index of each column.
+    pool
+        Pool index of each column.
+    """
+
+    program: ArrayProgram
+    account: IntArray
+    pool: IntArray
+
+    def choice(self, x: FloatArray, n_accounts: int) -> IntArray:
+        """Pool chosen per account from a solution vector.
+
+        Parameters
+        ----------
+        x
+            Column values (0/1).
+        n_accounts
+            Number of accounts.
+
+        Returns
+        -------
+        numpy.ndarray
+            Pool index per account.
+        """
+        chosen = x > 0.5
+        out = np.full(n_accounts, -1, dtype=np.int64)
+        out[self.account[chosen]] = self.pool[chosen]
+        return out
+
+
+def build_pool_program(
+    pool_values: FloatArray,
+    eligible: BoolArray,
+    capacity: FloatArray,
+    minimum: IntArray,
+) -> PoolProgram:
+    """Build the pool program from arrays.
+
+    Parameters
+    ----------
+    pool_values
+        Value of each account in each pool (accounts × pools).
+    eligible
+        Which (account, pool) pairs are allowed.
+    capacity
+        Most accounts per pool (``inf`` = no cap).
+    minimum
+        Fewest accounts per pool.
+
+    Returns
+    -------
+    PoolProgram
+        The program, maximizing total value.
+    """
+    n, n_pools = eligible.shape
+    flat = np.flatnonzero(eligible.ravel())
+    account = (flat // n_pools).astype(np.int64)
+    pool = (flat % n_pools).astype(np.int64)
+    m = flat.shape[0]
+    objective = pool_values.ravel()[flat]
+    capped = np.flatnonzero(np.isfinite(capacity) | (minimum > 0))
+    row_of_pool = np.full(n_pools, -1, dtype=np.int64)
+    row_of_pool[capped] = n + np.arange(capped.shape[0])
+    cap_cols = np.flatnonzero(row_of_pool[pool] >= 0)
+    rows = np.concatenate([account, row_of_pool[pool[cap_cols]]])
+    cols = np.concatenate([np.arange(m), cap_cols])
+    matrix = sp.csr_array(
+        (np.ones(rows.shape[0]), (rows, cols)), shape=(n + capped.shape[0], m)
+    )
+    row_lower = np.concatenate([np.ones(n), minimum[capped].astype(np.float64)])
+    row_upper = np.concatenate([np.ones(n), capacity[capped]])
+    program = ArrayProgram.binary(objective, matrix, row_lower, row_upper)
+    return PoolProgram(program=program, account=account, pool=pool)

@@ -1,0 +1,232 @@
+"""Pools: groups of interchangeable CSMs (a tier × a specialty), and who may go where.
+
+The big program works on pools, not CSMs: every account goes to one pool,
+and a pool's capacity is the sum of its CSMs' book caps. A tier without
+people (tech-touch) is one pool of unlimited capacity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tierplan.accounts import Accounts
+from tierplan.config import CoverageModel
+from tierplan.team import GENERALIST
+
+__all__ = ["PoolSet", "build_pools", "eligibility"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class PoolSet:
+    """The pools of a team under a coverage model.
+
+    Attributes
+    ----------
+    names
+        Pool names, e.g. ``"tier1 finance"``, ``"tier1 generalist"``, ``"tier3"``.
+    tier
+        Tier index of each pool.
+    vertical
+        Specialty of each pool (``""`` for generalist and tech-touch pools).
+    human
+        Whether the pool has CSMs.
+    capacity
+        Most accounts the pool can take (``inf`` without people).
+    minimum
+        Fewest accounts the pool must take (sum of its CSMs' minimum books).
+    headcount
+        CSMs in the pool.
+    hours
+        Customer-facing hours of the pool's CSMs.
+    cost
+        Yearly cost of the pool's CSMs.
+    csm_pool
+        Pool index of each CSM of the resolved roster.
+    """
+
+    names: tuple[str, ...]
+    tier: IntArray
+    vertical: npt.NDArray[np.object_]
+    human: BoolArray
+    capacity: FloatArray
+    minimum: IntArray
+    headcount: IntArray
+    hours: FloatArray
+    cost: FloatArray
+    csm_pool: IntArray
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def frame(self) -> pd.DataFrame:
+        """The pools as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per pool.
+        """
+        return pd.DataFrame(
+            {
+                "pool": list(self.names),
+                "tier_index": self.tier,
+                "vertical": self.vertical,
+                "headcount": self.headcount,
+                "capacity": self.capacity,
+                "minimum": self.minimum,
+                "hours": self.hours,
+                "cost": self.cost,
+            }
+        )
+
+
+def pool_name(tier: str, vertical: str, human: bool) -> str:
+    """Name of a pool in reports.
+
+    Parameters
+    ----------
+    tier
+        Tier name.
+    vertical
+        Specialty, ``""`` for generalists.
+    human
+        Whether the tier has CSMs.
+
+    Returns
+    -------
+    str
+        ``"tier1 finance"``, ``"tier1 generalist"`` or ``"tier3"``.
+    """
+    if not human:
+        return tier
+    return f"{tier} {vertical or GENERALIST}"
+
+
+def build_pools(roster: pd.DataFrame, model: CoverageModel) -> PoolSet:
+    """Group a resolved roster into pools.
+
+    Parameters
+    ----------
+    roster
+        Output of :meth:`tierplan.Team.resolved`.
+    model
+        The coverage model.
+
+    Returns
+    -------
+    PoolSet
+        Pools in tier order; within a tier, specialists (by vertical) first,
+        then generalists. Human tiers without CSMs have no pool.
+    """
+    names: list[str] = []
+    tier_idx: list[int] = []
+    verticals: list[str] = []
+    human: list[bool] = []
+    capacity: list[float] = []
+    minimum: list[int] = []
+    headcount: list[int] = []
+    hours: list[float] = []
+    cost: list[float] = []
+    csm_pool = np.full(len(roster), -1, dtype=np.int64)
+    for t, tier in enumerate(model.tiers):
+        if not tier.human:
+            names.append(pool_name(tier.name, "", False))
+            tier_idx.append(t)
+            verticals.append("")
+            human.append(False)
+            capacity.append(np.inf)
+            minimum.append(0)
+            headcount.append(0)
+            hours.append(0.0)
+            cost.append(0.0)
+            continue
+        in_tier = roster["tier_index"].to_numpy() == t
+        tier_verticals = roster.loc[in_tier, "vertical"]
+        specialties = sorted(v for v in tier_verticals.unique() if v != "")
+        for vertical in [*specialties, ""]:
+            members = in_tier & (roster["vertical"].to_numpy() == vertical)
+            if not members.any():
+                continue
+            csm_pool[members] = len(names)
+            names.append(pool_name(tier.name, vertical, True))
+            tier_idx.append(t)
+            verticals.append(vertical)
+            human.append(True)
+            capacity.append(float(roster.loc[members, "max_accounts"].sum()))
+            minimum.append(int(roster.loc[members, "min_accounts"].sum()))
+            headcount.append(int(members.sum()))
+            hours.append(float(roster.loc[members, "hours"].sum()))
+            cost.append(float(roster.loc[members, "cost"].sum()))
+    return PoolSet(
+        names=tuple(names),
+        tier=np.array(tier_idx, dtype=np.int64),
+        vertical=np.array(verticals, dtype=object),
+        human=np.array(human, dtype=bool),
+        capacity=np.array(capacity, dtype=np.float64),
+        minimum=np.array(minimum, dtype=np.int64),
+        headcount=np.array(headcount, dtype=np.int64),
+        hours=np.array(hours, dtype=np.float64),
+        cost=np.array(cost, dtype=np.float64),
+        csm_pool=csm_pool,
+    )
+
+
+def eligibility(
+    accounts: Accounts,
+    pools: PoolSet,
+    model: CoverageModel,
+    tier_values: FloatArray,
+) -> BoolArray:
+    """Which pools each account may go to.
+
+    Rules: a specialist pool takes only accounts of its vertical; a
+    generalist pool takes any account, except, when the model sets
+    ``require_specialist``, accounts whose vertical has specialists in that
+    tier; a pinned account goes only to pools of its pinned tier; an account
+    whose value for a tier is ``-inf`` (user matrix) may not take it.
+
+    Parameters
+    ----------
+    accounts
+        Validated accounts.
+    pools
+        The pools.
+    model
+        The coverage model.
+    tier_values
+        Value matrix (accounts × tiers).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean matrix (accounts × pools).
+    """
+    n, n_pools = accounts.n, len(pools)
+    vertical = accounts.vertical
+    elig = np.ones((n, n_pools), dtype=bool)
+    for p in range(n_pools):
+        if not pools.human[p]:
+            continue
+        if pools.vertical[p]:
+            elig[:, p] = vertical == pools.vertical[p]
+        elif model.require_specialist:
+            same_tier = (pools.tier == pools.tier[p]) & (pools.vertical != "")
+            covered = pools.vertical[same_tier].tolist()
+            if covered:
+                elig[:, p] = ~pd.Series(vertical).isin(covered).to_numpy(dtype=bool)
+    pinned = pd.notna(accounts.pinned_tier)
+    if pinned.any():
+        tier_of_pin = pd.Series(accounts.pinned_tier[pinned]).map(
+            {name: k for k, name in enumerate(model.tier_names)}
+        )
+        elig[pinned] &= pools.tier[None, :] == tier_of_pin.to_numpy(dtype=np.int64)[:, None]
+    elig &= np.isfinite(tier_values[:, pools.tier])
+    return elig

@@ -1,0 +1,404 @@
+"""The :class:`Plan`: an immutable coverage plan and its reports.
+
+A plan holds arrays (canonical account order) and builds its tables on first
+access: ``assignments``, ``books``, ``tiers``, ``cut_points``, ``values``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tierplan.accounts import Accounts
+from tierplan.config import CoverageModel
+from tierplan.cutpoints import cut_points
+from tierplan.mip import SolveStatus
+from tierplan.pools import PoolSet
+
+__all__ = ["Plan"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+def _money(x: float) -> str:
+    if not math.isfinite(x):
+        return "–"
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"${x / scale:,.2f}{unit}" if unit != "k" else f"${x / scale:,.0f}k"
+    return f"${x:,.0f}"
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A coverage plan: every account's tier, pool and CSM.
+
+    Build it with :func:`tierplan.plan` or :func:`tierplan.baseline_plan`.
+
+    Attributes
+    ----------
+    name
+        Label used in comparisons (``"optimized"``, ``"ARR-band baseline"``).
+    status
+        ``"optimal"``, ``"time_limit"`` (best plan found in the time limit,
+        see ``gap``) or ``"infeasible"`` (see ``diagnosis``).
+    objective
+        Total expected impact of the plan (the value the program maximized).
+    bound
+        Best proven upper bound on the objective.
+    gap
+        Relative gap between ``objective`` and ``bound`` (0 when optimal).
+    solve_seconds
+        Time spent in the solver.
+    diagnosis
+        Why no plan exists, in business words (empty unless infeasible).
+    solver_info
+        Which solver and path ran, and why.
+    model
+        The coverage model.
+    """
+
+    name: str
+    status: SolveStatus
+    objective: float
+    bound: float
+    gap: float
+    solve_seconds: float
+    diagnosis: tuple[str, ...]
+    solver_info: dict[str, Any]
+    model: CoverageModel
+    accounts_data: Accounts = field(repr=False)
+    roster: pd.DataFrame = field(repr=False)
+    pools: PoolSet = field(repr=False)
+    value: FloatArray = field(repr=False)
+    pool_choice: IntArray = field(repr=False)
+    csm_choice: IntArray = field(repr=False)
+
+    # -- basic facts --------------------------------------------------------
+    @property
+    def feasible(self) -> bool:
+        """Whether the plan assigns every account."""
+        return self.status != "infeasible" and bool((self.pool_choice >= 0).all())
+
+    @cached_property
+    def tier_choice(self) -> IntArray:
+        """Tier index per account (canonical order; ``-1`` if unassigned)."""
+        out = np.full(self.pool_choice.shape[0], -1, dtype=np.int64)
+        ok = self.pool_choice >= 0
+        out[ok] = self.pools.tier[self.pool_choice[ok]]
+        return out
+
+    @cached_property
+    def _impact(self) -> FloatArray:
+        idx = np.arange(self.tier_choice.shape[0])
+        out = np.full(idx.shape[0], np.nan)
+        ok = self.tier_choice >= 0
+        out[ok] = self.value[idx[ok], self.tier_choice[ok]]
+        return out
+
+    # -- tables ---------------------------------------------------------------
+    @cached_property
+    def values(self) -> pd.DataFrame:
+        """The value matrix the program maximized (accounts × tiers).
+
+        Indexed by ``account_id`` (input order), one column per tier;
+        ``-inf`` where a tier was not allowed.
+        """
+        frame = pd.DataFrame(self.value, columns=self.model.tier_names)
+        frame.index = pd.Index(self.accounts_data.ids, name="account_id")
+        return frame.iloc[np.argsort(self.accounts_data.order)]
+
+    @cached_property
+    def assignments(self) -> pd.DataFrame:
+        """One row per account, in the input's row order.
+
+        Columns: ``account_id``, ``tier``, ``tier_label``, ``pool``,
+        ``csm_id`` (empty for tech-touch), ``vertical``, ``arr``,
+        ``potential``, ``risk``, ``pinned_tier``, ``attention_hours``,
+        ``expected_impact``.
+        """
+        acc = self.accounts_data
+        tiers = self.model.tiers
+        ok = self.tier_choice >= 0
+        tier_names = np.array(self.model.tier_names + [None], dtype=object)
+        labels = np.array([t.label for t in tiers] + [None], dtype=object)
+        hours = np.array([t.attention_hours for t in tiers] + [np.nan])
+        pool_names = np.array([*self.pools.names, None], dtype=object)
+        csm_ids = np.array([*self.roster["csm_id"].tolist(), None], dtype=object)
+        frame = pd.DataFrame(
+            {
+                "account_id": acc.ids,
+                "tier": tier_names[self.tier_choice],
+                "tier_label": labels[self.tier_choice],
+                "pool": pool_names[self.pool_choice],
+                "csm_id": csm_ids[self.csm_choice],
+                "vertical": acc.vertical,
+                "arr": acc.arr,
+                "potential": acc.potential,
+                "risk": acc.risk,
+                "pinned_tier": acc.pinned_tier,
+                "attention_hours": np.where(ok, hours[self.tier_choice], np.nan),
+                "expected_impact": self._impact,
+            }
+        )
+        inverse = np.argsort(acc.order)
+        return frame.iloc[inverse].reset_index(drop=True)
+
+    @cached_property
+    def books(self) -> pd.DataFrame:
+        """One row per CSM: accounts, ARR, hours and how full the book is.
+
+        Columns: ``csm_id``, ``tier``, ``pool``, ``vertical``, ``accounts``,
+        ``max_accounts``, ``utilization`` (accounts / cap), ``arr``,
+        ``potential``, ``attention_hours``, ``hours``,
+        ``hours_utilization``, ``expected_impact``, ``cost``.
+        """
+        roster = self.roster
+        n_csm = len(roster)
+        has = self.csm_choice >= 0
+        idx = self.csm_choice[has]
+        acc = self.accounts_data
+        hours_per_tier = np.array([t.attention_hours for t in self.model.tiers])
+
+        def total(weights: FloatArray) -> FloatArray:
+            return np.bincount(idx, weights=weights[has], minlength=n_csm)
+
+        attention = np.where(self.tier_choice >= 0, hours_per_tier[self.tier_choice], 0.0)
+        counts = np.bincount(idx, minlength=n_csm)
+        frame = pd.DataFrame(
+            {
+                "csm_id": roster["csm_id"].to_numpy(),
+                "tier": roster["tier"].to_numpy(),
+                "pool": np.array(self.pools.names, dtype=object)[self.pools.csm_pool],
+                "vertical": roster["vertical"].to_numpy(),
+                "accounts": counts,
+                "max_accounts": roster["max_accounts"].to_numpy(),
+                "utilization": counts / roster["max_accounts"].to_numpy(),
+                "arr": total(acc.arr),
+                "potential": total(acc.potential),
+                "attention_hours": total(attention),
+                "hours": roster["hours"].to_numpy(),
+                "expected_impact": total(np.nan_to_num(self._impact)),
+                "cost": roster["cost"].to_numpy(),
+            }
+        )
+        frame["hours_utilization"] = frame["attention_hours"] / frame["hours"]
+        return frame
+
+    @cached_property
+    def tiers(self) -> pd.DataFrame:
+        """One row per tier: accounts, ARR, headcount, ARR per CSM, cost, impact.
+
+        Columns: ``tier``, ``label``, ``accounts``, ``share_of_accounts``,
+        ``arr``, ``share_of_arr``, ``headcount``, ``accounts_per_csm``,
+        ``arr_per_csm``, ``cost``, ``expected_impact``, ``impact_per_cost``.
+        """
+        n_tiers = len(self.model.tiers)
+        ok = self.tier_choice >= 0
+        t = self.tier_choice[ok]
+        acc = self.accounts_data
+        counts = np.bincount(t, minlength=n_tiers)
+        arr = np.bincount(t, weights=acc.arr[ok], minlength=n_tiers)
+        impact = np.bincount(t, weights=self._impact[ok], minlength=n_tiers)
+        tier_idx = self.roster["tier_index"].to_numpy(dtype=np.int64)
+        headcount = np.bincount(tier_idx, minlength=n_tiers)
+        cost = np.bincount(tier_idx, weights=self.roster["cost"].to_numpy(), minlength=n_tiers)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame = pd.DataFrame(
+                {
+                    "tier": self.model.tier_names,
+                    "label": [x.label for x in self.model.tiers],
+                    "accounts": counts,
+                    "share_of_accounts": counts / max(acc.n, 1),
+                    "arr": arr,
+                    "share_of_arr": arr / max(acc.arr.sum(), 1e-9),
+                    "headcount": headcount,
+                    "accounts_per_csm": np.where(headcount > 0, counts / headcount, np.nan),
+                    "arr_per_csm": np.where(headcount > 0, arr / headcount, np.nan),
+                    "cost": cost,
+                    "expected_impact": impact,
+                    "impact_per_cost": np.where(cost > 0, impact / cost, np.nan),
+                }
+            )
+        return frame
+
+    @cached_property
+    def cut_points(self) -> pd.DataFrame:
+        """ARR and whitespace thresholds that separate the tiers in this plan.
+
+        See :func:`tierplan.cutpoints.cut_points` for the columns.
+        """
+        acc = self.accounts_data
+        specialists = sorted({str(v) for v in self.pools.vertical if v})
+        return cut_points(
+            self.tier_choice,
+            self.model.tier_names,
+            acc.arr,
+            acc.potential,
+            acc.vertical,
+            specialists,
+        )
+
+    # -- reading --------------------------------------------------------------
+    def __repr__(self) -> str:
+        acc = self.accounts_data
+        head = (
+            f"Plan({self.name!r}, status={self.status!r}, accounts={acc.n:,}, "
+            f"csms={len(self.roster):,}"
+        )
+        if self.status == "infeasible":
+            return head + f", diagnosis={len(self.diagnosis)} problem(s))"
+        mix = ", ".join(f"{r.tier}={r.accounts:,}" for r in self.tiers.itertuples())
+        gap = f", gap={self.gap:.2%}" if self.gap and math.isfinite(self.gap) else ""
+        return head + f", expected_impact={_money(self.objective)}{gap}, {mix})"
+
+    def summary(self) -> str:
+        """A readable report: status, tier table, cut points, books.
+
+        Returns
+        -------
+        str
+            Plain text, ready to print.
+        """
+        lines = [f"Coverage plan: {self.name}", f"  status: {self.status}"]
+        if self.status == "infeasible":
+            lines.append("  No plan fits the team and the rules:")
+            lines += [f"   - {reason}" for reason in self.diagnosis]
+            return "\n".join(lines)
+        acc = self.accounts_data
+        lines.append(
+            f"  {acc.n:,} accounts, {_money(acc.arr.sum())} ARR, {len(self.roster):,} CSMs"
+        )
+        lines.append(f"  expected NRR impact of attention: {_money(self.objective)} per year")
+        if self.status == "time_limit":
+            lines.append(
+                f"  stopped at the time limit: within {self.gap:.2%} of the best possible "
+                f"({_money(self.bound)})"
+            )
+        method = self.solver_info.get("method")
+        if method:
+            lines.append(f"  solved by {method} in {self.solve_seconds:.2f}s")
+        lines.append("")
+        lines.append("Tiers")
+        table = self.tiers.copy()
+        shown = pd.DataFrame(
+            {
+                "tier": table["tier"],
+                "coverage": table["label"],
+                "accounts": table["accounts"].map("{:,}".format),
+                "ARR": table["arr"].map(_money),
+                "CSMs": table["headcount"],
+                "accounts/CSM": table["accounts_per_csm"].map(
+                    lambda x: "–" if not math.isfinite(x) else f"{x:,.1f}"
+                ),
+                "ARR/CSM": table["arr_per_csm"].map(_money),
+                "expected impact": table["expected_impact"].map(_money),
+            }
+        )
+        lines += ["  " + s for s in shown.to_string(index=False).splitlines()]
+        cuts = self.cut_points
+        if not cuts.empty:
+            lines.append("")
+            lines.append("Cut points (rule: ARR >= cut → this tier or higher)")
+            for row in cuts.itertuples():
+                scope = "" if row.scope == "all" else f" [{row.scope}]"
+                lines.append(
+                    f"  {row.upper_tier} vs {row.lower_tier}{scope}: ARR >= {_money(row.arr_cut)}"
+                    f" ({row.arr_misplaced:,} of {row.accounts_upper + row.accounts_lower:,} "
+                    f"accounts on the other side of the rule)"
+                )
+        books = self.books
+        if len(books):
+            lines.append("")
+            lines.append("Books")
+            for pool, group in books.groupby("pool", sort=False):
+                lines.append(
+                    f"  {pool}: {len(group)} CSMs, {group['accounts'].min()}–"
+                    f"{group['accounts'].max()} accounts per book "
+                    f"(cap {group['max_accounts'].max()}), ARR per book "
+                    f"{_money(group['arr'].min())}–{_money(group['arr'].max())}"
+                )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        if self.status == "infeasible":
+            items = "".join(f"<li>{r}</li>" for r in self.diagnosis)
+            return f"<b>Plan {self.name}: infeasible</b><ul>{items}</ul>"
+        return (
+            f"<b>Plan {self.name}</b>: {self.status}, expected impact "
+            f"{_money(self.objective)}<br>" + self.tiers.to_html(index=False)
+        )
+
+    # -- comparing and exporting ----------------------------------------------
+    def compare(self, other: Plan) -> pd.DataFrame:
+        """Side-by-side table of two plans of the same accounts.
+
+        Parameters
+        ----------
+        other
+            Another plan (e.g. the ARR-band baseline).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per metric (expected impact, accounts, headcount and
+            ARR per CSM per tier, accounts whose tier or CSM differs); columns
+            are the two plans' names and ``difference`` (this minus other).
+        """
+        left, right = self.name, other.name
+        if left == right:
+            right = f"{right} (other)"
+        rows: dict[str, tuple[float, float]] = {
+            "expected_impact": (self.objective, other.objective),
+        }
+        mine, theirs = self.tiers.set_index("tier"), other.tiers.set_index("tier")
+        for tier in self.model.tier_names:
+            a = mine.loc[tier] if tier in mine.index else None
+            b = theirs.loc[tier] if tier in theirs.index else None
+            for metric in ("accounts", "headcount", "arr_per_csm", "expected_impact"):
+                va = float(a[metric]) if a is not None else math.nan
+                vb = float(b[metric]) if b is not None else math.nan
+                rows[f"{tier} {metric}"] = (va, vb)
+        a_assign = self.assignments.set_index("account_id")
+        b_assign = other.assignments.set_index("account_id")
+        common = a_assign.index.intersection(b_assign.index)
+        tier_diff = int((a_assign.loc[common, "tier"] != b_assign.loc[common, "tier"]).sum())
+        csm_a = a_assign.loc[common, "csm_id"].astype(object).fillna("")
+        csm_b = b_assign.loc[common, "csm_id"].astype(object).fillna("")
+        rows["accounts in another tier"] = (float(tier_diff), float(tier_diff))
+        rows["accounts with another CSM"] = (
+            float((csm_a != csm_b).sum()),
+            float((csm_a != csm_b).sum()),
+        )
+        frame = pd.DataFrame.from_dict(rows, orient="index", columns=[left, right])
+        frame["difference"] = frame[left] - frame[right]
+        frame.loc[["accounts in another tier", "accounts with another CSM"], "difference"] = (
+            np.nan
+        )
+        frame.index.name = "metric"
+        return frame
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write the assignment table as CSV (the file a CRM import takes).
+
+        Parameters
+        ----------
+        path
+            Output file.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        out = Path(path)
+        self.assignments.to_csv(out, index=False)
+        return out

@@ -1,0 +1,271 @@
+"""The CS team: a roster of CSMs, each in a tier, generalist or specialist.
+
+A :class:`Team` is immutable. Build it from a roster frame
+(:meth:`Team.from_roster`) or from head counts (:meth:`Team.from_headcount`).
+Per-CSM figures the roster leaves out (book caps, hours, cost) come from the
+coverage model's tier at plan time, so the same team can be planned under
+several coverage models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tierplan.accounts import read_table
+from tierplan.config import CoverageModel
+from tierplan.errors import ConfigError, InputError
+
+__all__ = ["GENERALIST", "Team"]
+
+#: Label of the generalist pool of a tier in reports.
+GENERALIST = "generalist"
+
+_OPTIONAL = ("max_accounts", "min_accounts", "hours", "cost")
+
+
+@dataclass(frozen=True, eq=False)
+class Team:
+    """A roster of CSMs.
+
+    Attributes
+    ----------
+    roster
+        One row per CSM: ``csm_id``, ``tier``, ``vertical`` (``""`` for a
+        generalist) and, where given, ``max_accounts``, ``min_accounts``,
+        ``hours``, ``cost`` (missing values mean "the tier's default").
+    """
+
+    roster: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roster", _validate_roster(self.roster))
+
+    # -- construction -----------------------------------------------------
+    @classmethod
+    def from_roster(cls, roster: Any) -> Team:
+        """Build a team from a roster table.
+
+        Parameters
+        ----------
+        roster
+            DataFrame or CSV/Parquet path with columns ``csm_id`` (unique),
+            ``tier`` and optionally ``vertical`` (empty = generalist),
+            ``max_accounts``, ``min_accounts``, ``hours`` (customer-facing
+            hours per year) and ``cost`` (fully loaded yearly cost).
+
+        Returns
+        -------
+        Team
+            The team.
+
+        Examples
+        --------
+        >>> import pandas as pd, tierplan as tp
+        >>> team = tp.Team.from_roster(pd.DataFrame({
+        ...     "csm_id": ["ana", "bo", "cy"],
+        ...     "tier": ["tier1", "tier1", "tier2"],
+        ...     "vertical": ["finance", "", ""],
+        ... }))
+        >>> team.headcount()
+        {'tier1': 2, 'tier2': 1}
+        """
+        return cls(read_table(roster, what="roster"))
+
+    @classmethod
+    def from_headcount(
+        cls,
+        generalists: Mapping[str, int],
+        specialists: Mapping[str, Mapping[str, int]] | None = None,
+    ) -> Team:
+        """Build a team from head counts.
+
+        Parameters
+        ----------
+        generalists
+            Generalist CSMs per tier, e.g. ``{"tier1": 12, "tier2": 4}``.
+        specialists
+            Specialists per tier and vertical, in addition to the
+            generalists, e.g. ``{"tier1": {"finance": 3}}``.
+
+        Returns
+        -------
+        Team
+            A team with generated ids (``tier1-finance-01``, ``tier1-gen-01``).
+
+        Examples
+        --------
+        >>> import tierplan as tp
+        >>> team = tp.Team.from_headcount({"tier1": 2, "tier2": 1},
+        ...                               specialists={"tier1": {"finance": 1}})
+        >>> team.roster["csm_id"].tolist()
+        ['tier1-gen-01', 'tier1-gen-02', 'tier1-finance-01', 'tier2-gen-01']
+        """
+        rows: list[tuple[str, str, str]] = []
+        tiers = list(dict.fromkeys([*generalists, *(specialists or {})]))
+        for tier in tiers:
+            count = generalists.get(tier, 0)
+            _check_count(count, f"generalists['{tier}']")
+            rows += [(f"{tier}-gen-{k + 1:02d}", tier, "") for k in range(int(count))]
+            for vertical, n in (specialists or {}).get(tier, {}).items():
+                _check_count(n, f"specialists['{tier}']['{vertical}']")
+                if not str(vertical).strip():
+                    raise ConfigError(f"specialists['{tier}']: vertical names must not be empty")
+                slug = str(vertical).replace(" ", "_")
+                rows += [(f"{tier}-{slug}-{k + 1:02d}", tier, str(vertical)) for k in range(int(n))]
+        roster = pd.DataFrame(rows, columns=["csm_id", "tier", "vertical"])
+        return cls(roster)
+
+    # -- views ------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Number of CSMs."""
+        return len(self.roster)
+
+    def headcount(self) -> dict[str, int]:
+        """CSMs per tier.
+
+        Returns
+        -------
+        dict
+            Tier name to head count, in roster order of first appearance.
+        """
+        counts = self.roster.groupby("tier", sort=False).size()
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def resolved(self, model: CoverageModel) -> pd.DataFrame:
+        """Roster with every per-CSM figure filled from the model's tiers.
+
+        Parameters
+        ----------
+        model
+            The coverage model that supplies defaults.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``csm_id``, ``tier``, ``vertical``, ``max_accounts``,
+            ``min_accounts``, ``hours``, ``cost``, ``tier_index``.
+
+        Raises
+        ------
+        InputError
+            When a CSM sits in a tier the model does not have or in a tier
+            without people (tech-touch).
+        """
+        roster = self.roster
+        names = model.tier_names
+        known = roster["tier"].isin(names).to_numpy(dtype=bool)
+        if not known.all():
+            raise InputError(
+                f"unknown tier(s) {sorted(set(roster['tier'][~known]))}; tiers are {names}",
+                column="tier",
+                ids=roster["csm_id"][~known].tolist(),
+            )
+        human = {t.name for t in model.tiers if t.human}
+        digital = ~roster["tier"].isin(human).to_numpy(dtype=bool)
+        if digital.any():
+            raise InputError(
+                "these CSMs sit in a tier without people (tech-touch has no books)",
+                column="tier",
+                ids=roster["csm_id"][digital].tolist(),
+            )
+        tier_index = roster["tier"].map({n: k for k, n in enumerate(names)}).to_numpy(dtype=int)
+        defaults = {
+            "max_accounts": [model.tiers[k].max_book for k in tier_index],
+            "min_accounts": [model.tiers[k].min_book for k in tier_index],
+            "hours": [model.tiers[k].csm_hours for k in tier_index],
+            "cost": [model.tiers[k].csm_cost for k in tier_index],
+        }
+        out = roster[["csm_id", "tier", "vertical"]].copy()
+        for column, default in defaults.items():
+            given = roster[column] if column in roster.columns else pd.Series(np.nan, roster.index)
+            out[column] = given.fillna(pd.Series(default, index=roster.index, dtype=float))
+        out["max_accounts"] = out["max_accounts"].astype(np.int64)
+        out["min_accounts"] = out["min_accounts"].astype(np.int64)
+        over = (out["min_accounts"] > out["max_accounts"]).to_numpy(dtype=bool)
+        if over.any():
+            raise InputError(
+                "min_accounts exceeds max_accounts",
+                column="min_accounts",
+                ids=out["csm_id"][over].tolist(),
+            )
+        out["tier_index"] = tier_index
+        return out.reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        parts = []
+        for tier, group in self.roster.groupby("tier", sort=False):
+            spec = group.loc[group["vertical"] != "", "vertical"].value_counts(sort=False)
+            extra = ", ".join(f"{v}: {n}" for v, n in spec.items())
+            gen = int((group["vertical"] == "").sum())
+            parts.append(f"{tier}: {gen} generalists" + (f" + {extra}" if extra else ""))
+        return f"Team({self.size} CSMs; " + "; ".join(parts) + ")"
+
+
+def _check_count(value: object, field: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
+        raise ConfigError(f"{field}: head count must be a whole number >= 0, got {value!r}")
+
+
+def _validate_roster(roster: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(roster, pd.DataFrame):
+        raise InputError(f"roster must be a DataFrame, got {type(roster).__name__}")
+    missing = [c for c in ("csm_id", "tier") if c not in roster.columns]
+    if missing:
+        raise InputError(
+            f"required column(s) missing: {missing}; got columns {list(roster.columns)}",
+            column=missing[0],
+        )
+    ids = roster["csm_id"]
+    if ids.isna().any():
+        raise InputError("must not be empty", column="csm_id")
+    dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
+    if dup.any():
+        raise InputError(
+            "must be unique; these CSM ids appear more than once",
+            column="csm_id",
+            ids=sorted(set(ids[dup].tolist()), key=str),
+        )
+    no_tier = roster["tier"].isna().to_numpy(dtype=bool)
+    if no_tier.any():
+        raise InputError("must not be empty", column="tier", ids=ids[no_tier].tolist())
+    out = roster.copy().reset_index(drop=True)
+    out["tier"] = out["tier"].astype(str)
+    if "vertical" in out.columns:
+        vertical = out["vertical"].astype("string").str.strip().fillna("")
+        out["vertical"] = vertical.astype(object)
+    else:
+        out["vertical"] = ""
+    for column in _OPTIONAL:
+        if column not in out.columns:
+            continue
+        values = pd.to_numeric(out[column], errors="coerce")
+        text = values.isna() & out[column].notna()
+        if text.any():
+            raise InputError("must be numeric", column=column, ids=out["csm_id"][text].tolist())
+        negative = (values < 0).to_numpy(dtype=bool)
+        if negative.any():
+            raise InputError("must be >= 0", column=column, ids=out["csm_id"][negative].tolist())
+        if column in ("max_accounts", "min_accounts"):
+            whole = values.isna() | (values == np.floor(values))
+            if not whole.all():
+                raise InputError(
+                    "must be a whole number of accounts",
+                    column=column,
+                    ids=out["csm_id"][~whole].tolist(),
+                )
+        if column == "max_accounts":
+            zero = (values == 0).to_numpy(dtype=bool)
+            if zero.any():
+                raise InputError(
+                    "must be > 0 (a CSM with no room has no book)",
+                    column=column,
+                    ids=out["csm_id"][zero].tolist(),
+                )
+        out[column] = values.astype(float)
+    return out
