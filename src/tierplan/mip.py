@@ -20,8 +20,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +34,14 @@ import scipy.sparse as sp
 
 from tierplan.errors import ConfigError, SolverError
 
-__all__ = ["ArrayProgram", "MIPResult", "SolveStatus", "resolve_solver", "solve_program"]
+__all__ = [
+    "ArrayProgram",
+    "MIPResult",
+    "SolveStatus",
+    "new_highs",
+    "resolve_solver",
+    "solve_program",
+]
 
 SolveStatus = Literal["optimal", "time_limit", "infeasible"]
 
@@ -272,6 +281,41 @@ def solve_program(
 
 _Raw = tuple[SolveStatus, FloatArray | None, float, float, str]
 
+_HIGHS_GREETED = False
+
+
+def new_highs() -> Any:
+    """A silent ``highspy.Highs`` instance.
+
+    HiGHS prints its banner on the process's standard output the first time
+    an instance is made, before any option can turn output off; a command
+    line tool's output should not carry it, so the first construction runs
+    with file descriptor 1 pointed at the null device.
+
+    Returns
+    -------
+    highspy.Highs
+        A solver instance with ``output_flag`` off.
+    """
+    global _HIGHS_GREETED
+    import highspy
+
+    if _HIGHS_GREETED:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _HIGHS_GREETED = True
+    h.setOptionValue("output_flag", False)
+    return h
+
 
 def _solve_highs(
     program: ArrayProgram,
@@ -282,7 +326,7 @@ def _solve_highs(
 ) -> _Raw:
     import highspy
 
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", bool(verbose))
     h.setOptionValue("mip_rel_gap", gap)
     if time_limit is not None:
@@ -345,7 +389,8 @@ def _solve_pulp(
     upper = [None if not math.isfinite(v) else float(v) for v in program.col_upper.tolist()]
     cats = ["Integer" if f else "Continuous" for f in program.integer.tolist()]
     variables = [
-        pulp.LpVariable(f"x{j}", lowBound=lower[j], upBound=upper[j], cat=cats[j]) for j in range(n)
+        prob.add_variable(f"x{j}", lowBound=lower[j], upBound=upper[j], cat=cats[j])
+        for j in range(n)
     ]
     nz = np.flatnonzero(program.objective)
     prob.setObjective(
@@ -384,11 +429,15 @@ def _solve_pulp(
             }
             if threads is not None:
                 options["threads"] = threads
-            cmd = pulp.PULP_CBC_CMD(**options)
-            try:
-                prob.solve(cmd)
-            except pulp.PulpSolverError as exc:
-                raise SolverError(f"CBC failed: {exc}") from exc
+            with warnings.catch_warnings():
+                # PuLP 3.x announces that its bundled CBC moves to an extra in
+                # 4.0; the dependency pins PuLP below 4, so the warning is noise.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cmd = pulp.PULP_CBC_CMD(**options)
+                try:
+                    prob.solve(cmd)
+                except pulp.PulpSolverError as exc:
+                    raise SolverError(f"CBC failed: {exc}") from exc
             log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(
                 log_path
             ) else ""

@@ -33,6 +33,9 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+_LABELS = {"cbc": "CBC", "highs": "HiGHS"}
+
+
 @dataclass(frozen=True)
 class PoolSolution:
     """The pool chosen for every account, with the solve's status and bounds."""
@@ -122,7 +125,7 @@ def solve_pools(
     name = result.solver if isinstance(backend, str) else type(backend).__name__
     info = {
         "path": "mip",
-        "method": f"MIP ({name.upper() if isinstance(backend, str) else name})",
+        "method": f"MIP ({_LABELS.get(name, name)})",
         "why": "solver chosen by the caller" if solver is not None else "side constraints",
         "variables": built.program.n_cols,
         "constraints": built.program.n_rows,
