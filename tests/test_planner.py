@@ -73,7 +73,15 @@ def test_tables_have_named_columns(accounts, team):
         assert column in plan.assignments.columns
     for column in ("csm_id", "accounts", "arr", "attention_hours", "utilization"):
         assert column in plan.books.columns
-    for column in ("tier", "accounts", "arr", "headcount", "arr_per_csm", "cost", "expected_impact"):
+    for column in (
+        "tier",
+        "accounts",
+        "arr",
+        "headcount",
+        "arr_per_csm",
+        "cost",
+        "expected_impact",
+    ):
         assert column in plan.tiers.columns
     assert list(plan.values.columns) == ["tier1", "tier2", "tier3"]
     assert plan.values.index.name == "account_id"
@@ -94,7 +102,8 @@ def test_value_matrix_matches_the_documented_response(accounts, team):
     a = accounts.set_index("account_id")
     k = r.k_hours * (1 + a["complexity"].to_numpy())
     stake = (
-        a["arr"] * a["risk"] * r.save_max + a["potential"] * r.conv_max
+        a["arr"] * a["risk"] * r.save_max
+        + a["potential"] * r.conv_max
         + a["strategic"] * r.strategic_value
     ).to_numpy()
     h_min = min(t.attention_hours for t in model.tiers)
@@ -113,7 +122,7 @@ def naive_optimum(accounts: pd.DataFrame, team: tp.Team, values: pd.DataFrame, m
     tech = [t.name for t in model.tiers if not t.human]
     x = {}
     for i in ids:
-        for c, tier, vert in zip(roster["csm_id"], roster["tier"], roster["vertical"]):
+        for c, vert in zip(roster["csm_id"], roster["vertical"]):
             if vert and vert != verticals[i]:
                 continue
             x[i, c] = pulp.LpVariable(f"x_{i}_{c}", cat="Binary")
@@ -123,9 +132,11 @@ def naive_optimum(accounts: pd.DataFrame, team: tp.Team, values: pd.DataFrame, m
         values.at[i, t] * v for (i, t), v in y.items()
     )
     for i in ids:
-        prob += pulp.lpSum(v for (j, _), v in x.items() if j == i) + pulp.lpSum(
-            v for (j, _), v in y.items() if j == i
-        ) == 1
+        prob += (
+            pulp.lpSum(v for (j, _), v in x.items() if j == i)
+            + pulp.lpSum(v for (j, _), v in y.items() if j == i)
+            == 1
+        )
     for c, cap in zip(roster["csm_id"], roster["max_accounts"]):
         prob += pulp.lpSum(v for (_, d), v in x.items() if d == c) <= cap
     assert human_tiers
@@ -157,7 +168,7 @@ def test_optimum_matches_independent_account_by_csm_formulation(seed):
 def brute_force(values: np.ndarray, csm_tier: list[int], caps: list[int], tech: int) -> float:
     """Best total over every assignment of accounts to CSMs or tech-touch."""
     n = values.shape[0]
-    options = list(range(len(caps))) + [-1]
+    options = [*range(len(caps)), -1]
     best = -np.inf
     for combo in itertools.product(options, repeat=n):
         used = np.bincount([c for c in combo if c >= 0], minlength=len(caps))
@@ -189,8 +200,11 @@ def test_optimal_against_brute_force(n, caps, tiers, data):
     values = np.array(raw)
     accounts = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "arr": 1.0})
     roster = pd.DataFrame(
-        {"csm_id": [f"c{k}" for k in range(len(caps))], "tier": tiers[: len(caps)],
-         "max_accounts": caps}
+        {
+            "csm_id": [f"c{k}" for k in range(len(caps))],
+            "tier": tiers[: len(caps)],
+            "max_accounts": caps,
+        }
     )
     team = tp.Team.from_roster(roster)
     plan = tp.plan(accounts, team, values=values)
@@ -222,9 +236,7 @@ def frame_from(rows) -> pd.DataFrame:
     return frame
 
 
-team_sizes = st.tuples(
-    st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2)
-)
+team_sizes = st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), st.integers(0, 2))
 
 
 def small_team(sizes) -> tp.Team:

@@ -121,7 +121,7 @@ def read_table(source: Any, *, what: str) -> pd.DataFrame:
 
 
 def _ids_where(ids: pd.Series, mask: npt.NDArray[np.bool_]) -> list[object]:
-    return ids[mask].tolist()
+    return list(ids[mask].tolist())
 
 
 def _numeric(frame: pd.DataFrame, column: str, id_col: str) -> FloatArray:
@@ -148,7 +148,7 @@ def _numeric(frame: pd.DataFrame, column: str, id_col: str) -> FloatArray:
     infinite = ~np.isfinite(values)
     if infinite.any():
         raise InputError("must be finite", column=column, ids=_ids_where(ids, infinite))
-    return values
+    return np.asarray(values, dtype=np.float64)
 
 
 def _check_range(

@@ -7,9 +7,7 @@ to it; where it is our own assumption, it says so.
 
 from __future__ import annotations
 
-from typing import Self
-
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -97,8 +95,9 @@ class Tier(_Frozen):
 class Response(_Frozen):
     r"""Concave, saturating response of NRR to CSM attention.
 
-    ``impact(h) = (arr·risk·save_max + potential·conv_max + strategic·strategic_value) · f(h / k_i)``
-    with ``f(x) = 1 − exp(−x)`` and ``k_i = k_hours · (1 + complexity_i)``.
+    ``impact(h) = S_i · f(h / k_i)`` with the stake
+    ``S_i = arr·risk·save_max + potential·conv_max + strategic·strategic_value``,
+    ``f(x) = 1 − exp(−x)`` and ``k_i = k_hours · (1 + complexity_i)``.
 
     The shape (concave, saturating) is the one of the classic sales-response
     models: Lodish's CALLPLAN (1971) and Little's ADBUDG (1970) found the
@@ -204,7 +203,9 @@ def _default_tiers() -> tuple[Tier, ...]:
             motion=CoverageMotion(
                 owner="digital CS program (no human owner)",
                 cadence="automated lifecycle program",
-                escalation_triggers=("health alert crosses threshold (borrowed by the pooled team)",),
+                escalation_triggers=(
+                    "health alert crosses threshold (borrowed by the pooled team)",
+                ),
                 renewal_lead_days=60,
                 plays=("in-app onboarding", "milestone emails", "NPS/CSAT pulses", "community"),
             ),

@@ -114,14 +114,14 @@ def diagnose(
                     )
 
     # Minimum books.
-    for p in range(n_pools):
-        if pools.minimum[p] <= 0:
+    for q in range(n_pools):
+        if pools.minimum[q] <= 0:
             continue
-        available = int(eligible[:, p].sum())
-        if available < pools.minimum[p]:
-            who = f"{pools.vertical[p]} accounts" if pools.vertical[p] else "accounts"
+        available = int(eligible[:, q].sum())
+        if available < pools.minimum[q]:
+            who = f"{pools.vertical[q]} accounts" if pools.vertical[q] else "accounts"
             reasons.append(
-                f"{pools.names[p]} CSMs must hold at least {int(pools.minimum[p])} accounts "
+                f"{pools.names[q]} CSMs must hold at least {int(pools.minimum[q])} accounts "
                 f"(minimum books) but only {available} {who} may go to them."
             )
     total_min = int(pools.minimum.sum())

@@ -97,9 +97,7 @@ def build_pool_program(
     cap_cols = np.flatnonzero(row_of_pool[pool] >= 0)
     rows = np.concatenate([account, row_of_pool[pool[cap_cols]]])
     cols = np.concatenate([np.arange(m), cap_cols])
-    matrix = sp.csr_array(
-        (np.ones(rows.shape[0]), (rows, cols)), shape=(n + capped.shape[0], m)
-    )
+    matrix = sp.csr_array((np.ones(rows.shape[0]), (rows, cols)), shape=(n + capped.shape[0], m))
     row_lower = np.concatenate([np.ones(n), minimum[capped].astype(np.float64)])
     row_upper = np.concatenate([np.ones(n), capacity[capped]])
     program = ArrayProgram.binary(objective, matrix, row_lower, row_upper)

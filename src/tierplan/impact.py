@@ -135,12 +135,12 @@ def user_values(values: Any, accounts: Accounts, model: CoverageModel) -> FloatA
     if isinstance(values, pd.DataFrame):
         missing_cols = [t for t in names if t not in values.columns]
         if missing_cols:
-            raise InputError(
-                f"value matrix lacks tier column(s) {missing_cols}", column="values"
-            )
+            raise InputError(f"value matrix lacks tier column(s) {missing_cols}", column="values")
         if values.index.duplicated().any():
             dupes = values.index[values.index.duplicated()].unique().tolist()
-            raise InputError("value matrix index has duplicate account ids", column="values", ids=dupes)
+            raise InputError(
+                "value matrix index has duplicate account ids", column="values", ids=dupes
+            )
         present = pd.Index(accounts.ids).isin(values.index)
         if not present.all():
             raise InputError(

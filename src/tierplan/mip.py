@@ -25,6 +25,7 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -301,14 +302,14 @@ def new_highs() -> Any:
     import highspy
 
     if _HIGHS_GREETED:
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
     else:
         sys.stdout.flush()
         saved = os.dup(1)
         try:
             with open(os.devnull, "w") as null:
                 os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
+                h = highspy.Highs()  # type: ignore[no-untyped-call]
         finally:
             os.dup2(saved, 1)
             os.close(saved)
@@ -395,7 +396,10 @@ def _solve_pulp(
     nz = np.flatnonzero(program.objective)
     prob.setObjective(
         pulp.LpAffineExpression(
-            [(variables[j], c) for j, c in zip(nz.tolist(), program.objective[nz].tolist())]
+            [
+                (variables[j], c)
+                for j, c in zip(nz.tolist(), program.objective[nz].tolist(), strict=True)
+            ]
         )
     )
     csr = sp.csr_array(program.matrix)
@@ -403,7 +407,7 @@ def _solve_pulp(
     lo, hi = program.row_lower.tolist(), program.row_upper.tolist()
     for r in range(program.n_rows):
         a, b = int(indptr[r]), int(indptr[r + 1])
-        terms = [(variables[j], v) for j, v in zip(indices[a:b], data[a:b])]
+        terms = [(variables[j], v) for j, v in zip(indices[a:b], data[a:b], strict=True)]
         if lo[r] == hi[r]:
             prob.addConstraint(
                 pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, rhs=lo[r])
@@ -438,9 +442,10 @@ def _solve_pulp(
                     prob.solve(cmd)
                 except pulp.PulpSolverError as exc:
                     raise SolverError(f"CBC failed: {exc}") from exc
-            log = open(log_path, encoding="utf-8", errors="replace").read() if os.path.exists(
-                log_path
-            ) else ""
+            log_file = Path(log_path)
+            log = (
+                log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+            )
         name = "cbc"
     else:
         solver_obj: Any = backend

@@ -59,8 +59,10 @@ def _prepare(
         raise ConfigError(f"model: expected a tp.CoverageModel, got {type(model).__name__}")
     if require_specialist is not None:
         model = model.with_changes(require_specialist=bool(require_specialist))
-    acc = accounts if isinstance(accounts, Accounts) else load_accounts(
-        accounts, tiers=model.tier_names
+    acc = (
+        accounts
+        if isinstance(accounts, Accounts)
+        else load_accounts(accounts, tiers=model.tier_names)
     )
     roster = _as_team(team).resolved(model)
     value = value_matrix(acc, model) if values is None else user_values(values, acc, model)
@@ -271,7 +273,12 @@ def baseline_plan(
     )
     info = {**solution.info, "method": "ARR-band rule (bands sized to the headcount)"}
     solution = PoolSolution(
-        solution.status, solution.choice, solution.objective, math.nan, math.nan,
-        solution.seconds, info,
+        solution.status,
+        solution.choice,
+        solution.objective,
+        math.nan,
+        math.nan,
+        solution.seconds,
+        info,
     )
     return _assemble(prep, solution, name, [], objective_value=prep.value)

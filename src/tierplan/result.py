@@ -128,7 +128,7 @@ class Plan:
         acc = self.accounts_data
         tiers = self.model.tiers
         ok = self.tier_choice >= 0
-        tier_names = np.array(self.model.tier_names + [None], dtype=object)
+        tier_names = np.array([*self.model.tier_names, None], dtype=object)
         labels = np.array([t.label for t in tiers] + [None], dtype=object)
         hours = np.array([t.attention_hours for t in tiers] + [np.nan])
         pool_names = np.array([*self.pools.names, None], dtype=object)
@@ -169,7 +169,7 @@ class Plan:
         hours_per_tier = np.array([t.attention_hours for t in self.model.tiers])
 
         def total(weights: FloatArray) -> FloatArray:
-            return np.bincount(idx, weights=weights[has], minlength=n_csm)
+            return np.bincount(idx, weights=weights[has], minlength=n_csm).astype(np.float64)
 
         attention = np.where(self.tier_choice >= 0, hours_per_tier[self.tier_choice], 0.0)
         counts = np.bincount(idx, minlength=n_csm)
@@ -334,7 +334,7 @@ class Plan:
             return f"<b>Plan {self.name}: infeasible</b><ul>{items}</ul>"
         return (
             f"<b>Plan {self.name}</b>: {self.status}, expected impact "
-            f"{_money(self.objective)}<br>" + self.tiers.to_html(index=False)
+            f"{_money(self.objective)}<br>" + str(self.tiers.to_html(index=False))
         )
 
     # -- comparing and exporting ----------------------------------------------
@@ -380,9 +380,7 @@ class Plan:
         )
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=[left, right])
         frame["difference"] = frame[left] - frame[right]
-        frame.loc[["accounts in another tier", "accounts with another CSM"], "difference"] = (
-            np.nan
-        )
+        frame.loc[["accounts in another tier", "accounts with another CSM"], "difference"] = np.nan
         frame.index.name = "metric"
         return frame
 

@@ -99,7 +99,7 @@ def solve_pools(
         start = time.perf_counter()
         sol = solve_transport(pool_values, eligible, pools.capacity, pools.minimum)
         seconds = time.perf_counter() - start
-        info = {
+        info: dict[str, Any] = {
             "path": "network",
             "method": sol.method,
             "why": "capacities count accounts and nothing else binds: the program is a "
@@ -107,11 +107,21 @@ def solve_pools(
         }
         if sol.status == "infeasible":
             return PoolSolution(
-                "infeasible", np.full(n, -1, dtype=np.int64), math.nan, math.nan, math.nan,
-                seconds, info,
+                "infeasible",
+                np.full(n, -1, dtype=np.int64),
+                math.nan,
+                math.nan,
+                math.nan,
+                seconds,
+                info,
             )
         return PoolSolution(
-            "optimal", sol.choice.astype(np.int64), sol.objective, sol.objective, 0.0, seconds,
+            "optimal",
+            sol.choice.astype(np.int64),
+            sol.objective,
+            sol.objective,
+            0.0,
+            seconds,
             info,
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tierplan.team import Team
@@ -72,9 +73,9 @@ def synthetic_accounts(n: int = 5_000, seed: int | None = 0) -> pd.DataFrame:
     multiple = np.where(growth, rng.uniform(3.0, 15.0, size=n), multiple)
     potential = np.round(np.where(has_room | growth, arr * multiple, 0.0), -1)
     # Renewal risk: mostly low (mean ~12%), a tail of at-risk accounts.
-    risk = rng.beta(1.6, 11.0, size=n)
+    risk: npt.NDArray[np.float64] = rng.beta(1.6, 11.0, size=n)
     at_risk = rng.random(n) < 0.08
-    risk = np.round(np.where(at_risk, rng.uniform(0.35, 0.8, size=n), risk), 3)
+    risk = np.where(at_risk, rng.uniform(0.35, 0.8, size=n), risk).round(3)
     # Complexity grows with size: large accounts take more hours to move.
     size = np.clip(np.log10(arr / 10_000.0), 0.0, None)
     complexity = np.round(size * 0.4 + rng.gamma(1.0, 0.15, size=n), 2)
