@@ -14,6 +14,7 @@ the headcount, book-size limits and specialist rules.
 """
 
 from tierplan.accounts import Accounts, load_accounts
+from tierplan.assignment import BookAssignment, assign_books
 from tierplan.config import CoverageModel, CoverageMotion, Response, Tier
 from tierplan.errors import ConfigError, InputError, SolverError, TierplanError
 from tierplan.impact import value_matrix
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Accounts",
+    "BookAssignment",
     "ConfigError",
     "CoverageModel",
     "CoverageMotion",
@@ -37,6 +39,7 @@ __all__ = [
     "Tier",
     "TierplanError",
     "__version__",
+    "assign_books",
     "baseline_plan",
     "load_accounts",
     "plan",

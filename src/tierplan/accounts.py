@@ -107,13 +107,22 @@ def read_table(source: Any, *, what: str) -> pd.DataFrame:
         path = Path(source)
         if not path.exists():
             raise InputError(f"{what} file not found: {path}")
+        if not path.is_file():
+            raise InputError(f"{what} path is not a file: {path}")
         suffix = path.suffix.lower()
-        if suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(path)
-        if suffix in {".xlsx", ".xls"}:
-            return pd.read_excel(path)
-        # Ids and verticals stay text: reading '007' as 7 would change the id.
-        return pd.read_csv(path, dtype={"account_id": str, "csm_id": str, "vertical": str})
+        try:
+            if suffix in {".parquet", ".pq"}:
+                return pd.read_parquet(path)
+            if suffix in {".xlsx", ".xls"}:
+                return pd.read_excel(path)
+            # Ids and verticals stay text: reading '007' as 7 would change the id.
+            return pd.read_csv(path, dtype={"account_id": str, "csm_id": str, "vertical": str})
+        except (ValueError, OSError, ImportError) as exc:
+            # pandas' parser errors, pyarrow's ArrowInvalid and a missing
+            # engine all derive from these; the file is what the user can fix.
+            raise InputError(
+                f"cannot read {what} file {path}: {type(exc).__name__}: {exc}"
+            ) from exc
     raise InputError(
         f"{what} must be a pandas DataFrame or a path to a CSV/Parquet file, "
         f"got {type(source).__name__}"

@@ -92,7 +92,7 @@ def _plan(args: argparse.Namespace) -> int:
     )
     print(best.summary())
     if best.status == "infeasible":
-        return 2
+        return 3
     if args.baseline:
         base = baseline_plan(
             args.accounts,
@@ -159,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit code: 0 done, 1 bad input, 2 no feasible plan.
+        Exit code: 0 done, 1 bad input, 2 bad command line (argparse),
+        3 no plan fits the team.
     """
     parser = build_parser()
     args = parser.parse_args(argv)

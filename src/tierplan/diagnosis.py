@@ -38,6 +38,10 @@ def _csms_needed(accounts: int, pools: PoolSet, members: npt.NDArray[np.intp]) -
     return math.ceil(accounts / per_csm) if per_csm > 0 else 0
 
 
+def _available(count: int) -> str:
+    return f"{count} {'is' if count == 1 else 'are'} available"
+
+
 def diagnose(
     accounts: Accounts,
     pools: PoolSet,
@@ -91,10 +95,11 @@ def diagnose(
         capacity = float(pools.capacity[members].sum()) if members.size else 0.0
         if count > capacity:
             have = int(pools.headcount[members].sum())
-            need = math.ceil(count / tier.max_book) if tier.max_book else 0
+            cap = capacity / have if have else float(tier.max_book or 0)
+            need = math.ceil(count / cap) if cap > 0 else 0
             reasons.append(
                 f"{tier.name} needs at least {need} CSMs for its {count} pinned accounts "
-                f"(book cap {tier.max_book}); {have} are available "
+                f"(book cap {cap:g}); {_available(have)} "
                 f"({format_ids(accounts.ids[pinned_here])})."
             )
         # Pinned accounts of one vertical that must go to its specialists.
@@ -109,7 +114,7 @@ def diagnose(
                     need = _csms_needed(k, pools, np.array([p]))
                     reasons.append(
                         f"{tier.name} {vertical} specialists need at least {need} CSMs for their "
-                        f"{k} pinned {vertical} accounts; {int(pools.headcount[p])} are available "
+                        f"{k} pinned {vertical} accounts; {_available(int(pools.headcount[p]))} "
                         f"({format_ids(accounts.ids[group])})."
                     )
 

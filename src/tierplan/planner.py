@@ -20,6 +20,7 @@ from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
 from tierplan.errors import ConfigError
 from tierplan.impact import user_values, value_matrix
+from tierplan.mip import resolve_solver
 from tierplan.pools import PoolSet, build_pools, eligibility
 from tierplan.result import Plan
 from tierplan.solve import PoolSolution, solve_pools
@@ -53,8 +54,24 @@ def _prepare(
     model: CoverageModel | None,
     values: Any,
     require_specialist: bool | None,
+    *,
+    solver: object = None,
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
 ) -> _Prepared:
     model = model if model is not None else CoverageModel()
+    if solver is not None:
+        resolve_solver(solver)
+    if time_limit is not None and (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, (int, float))
+        or not time_limit > 0
+    ):
+        raise ConfigError(f"time_limit: must be a positive number of seconds, got {time_limit!r}")
+    if mip_gap is not None and (
+        isinstance(mip_gap, bool) or not isinstance(mip_gap, (int, float)) or not mip_gap >= 0
+    ):
+        raise ConfigError(f"mip_gap: must be a number >= 0, got {mip_gap!r}")
     if not isinstance(model, CoverageModel):
         raise ConfigError(f"model: expected a tp.CoverageModel, got {type(model).__name__}")
     if require_specialist is not None:
@@ -192,7 +209,16 @@ def plan(
     >>> int(p.tiers.loc[p.tiers.tier == "tier1", "accounts"].iloc[0])
     40
     """
-    prep = _prepare(accounts, team, model, values, require_specialist)
+    prep = _prepare(
+        accounts,
+        team,
+        model,
+        values,
+        require_specialist,
+        solver=solver,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+    )
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
     if reasons:
         return _infeasible(prep, reasons, name)
@@ -259,7 +285,7 @@ def baseline_plan(
     >>> best.objective >= base.objective
     True
     """
-    prep = _prepare(accounts, team, model, values, require_specialist)
+    prep = _prepare(accounts, team, model, values, require_specialist, solver=solver)
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
     if reasons:
         return _infeasible(prep, reasons, name)

@@ -244,15 +244,19 @@ def _validate_roster(roster: pd.DataFrame) -> pd.DataFrame:
     for column in _OPTIONAL:
         if column not in out.columns:
             continue
-        values = pd.to_numeric(out[column], errors="coerce")
-        text = values.isna() & out[column].notna()
+        if pd.api.types.is_bool_dtype(out[column]):
+            raise InputError("must be numeric, got booleans", column=column)
+        # Nullable integer columns hold <NA> for "use the tier default":
+        # as float64 that is NaN, which comparisons below handle.
+        values = pd.to_numeric(out[column], errors="coerce").astype(np.float64)
+        text = (values.isna() & out[column].notna()).to_numpy(dtype=bool)
         if text.any():
             raise InputError("must be numeric", column=column, ids=out["csm_id"][text].tolist())
         negative = (values < 0).to_numpy(dtype=bool)
         if negative.any():
             raise InputError("must be >= 0", column=column, ids=out["csm_id"][negative].tolist())
         if column in ("max_accounts", "min_accounts"):
-            whole = values.isna() | (values == np.floor(values))
+            whole = (values.isna() | (values == np.floor(values))).to_numpy(dtype=bool)
             if not whole.all():
                 raise InputError(
                     "must be a whole number of accounts",
