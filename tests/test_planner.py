@@ -375,3 +375,23 @@ def test_min_books_are_kept():
     assert counts["b"] + counts["c"] == 100
     assert counts["b"] >= 100
     check_plan(plan, accounts, team)
+
+
+def test_diagnosis_finds_a_pool_that_pins_overfill():
+    # Tier 1 as a whole has room for its 35 pins (2 × 20), but the 25
+    # non-finance pins can only go to the one generalist (the other CSM is a
+    # finance specialist): Hall's condition on that pool fails.
+    accounts = tp.synthetic_accounts(n=300, seed=8)
+    fin = accounts.index[accounts["vertical"] == "finance"][:10]
+    other = accounts.index[accounts["vertical"] != "finance"][:25]
+    accounts["pinned_tier"] = None
+    team = tp.Team.from_headcount({"tier1": 1}, specialists={"tier1": {"finance": 1}})
+    accounts.loc[fin.union(other[:20]), "pinned_tier"] = "tier1"
+    assert tp.plan(accounts, team).status == "optimal"
+    accounts.loc[other, "pinned_tier"] = "tier1"
+    plan = tp.plan(accounts, team)
+    assert plan.status == "infeasible"
+    (reason,) = plan.diagnosis
+    assert "25 accounts can only go to tier1 generalist" in reason
+    assert "20 book places" in reason
+    assert "add about 1 CSM to tier1" in reason

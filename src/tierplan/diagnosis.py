@@ -12,7 +12,6 @@ sets (a tier, a specialist pool) always.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -137,33 +136,32 @@ def diagnose(
     if reasons:
         return reasons
 
-    # Hall's condition over sets of pools: accounts that may go only to pools
-    # in S must fit in S's book places.
-    if np.isfinite(pools.capacity).all() or n_pools <= _EXHAUSTIVE_POOLS:
-        patterns, counts = np.unique(eligible, axis=0, return_counts=True)
-        subsets = (
-            itertools.chain.from_iterable(
-                itertools.combinations(range(n_pools), r) for r in range(1, n_pools + 1)
+    # Hall's condition over sets of capped pools: accounts that may go only to
+    # pools in S must fit in S's book places. Patterns of eligibility are
+    # encoded as bit masks, so all sets are checked with a few array ops.
+    finite = np.flatnonzero(np.isfinite(pools.capacity))
+    n_finite = finite.shape[0]
+    if 0 < n_finite <= _EXHAUSTIVE_POOLS and n_pools < 63:
+        bits = np.left_shift(np.int64(1), np.arange(n_pools, dtype=np.int64))
+        codes, counts = np.unique(eligible.astype(np.int64) @ bits, return_counts=True)
+        subsets = np.arange(1, 1 << n_finite, dtype=np.int64)
+        members = (subsets[:, None] >> np.arange(n_finite)) & 1
+        masks = members @ bits[finite]
+        confined = ((codes[None, :] & ~masks[:, None]) == 0) & (codes[None, :] != 0)
+        need = confined.astype(np.int64) @ counts
+        room = members @ pools.capacity[finite]
+        short = np.flatnonzero(need > room)
+        if short.size:
+            # Report the smallest offending set of pools: the most specific cause.
+            k = short[np.argmin(members[short].sum(axis=1))]
+            subset = finite[members[k].astype(bool)]
+            chosen = [pools.names[p] for p in subset]
+            tiers = sorted({names[pools.tier[p]] for p in subset})
+            extra = _csms_needed(int(need[k] - room[k]), pools, subset)
+            reasons.append(
+                f"{int(need[k])} accounts can only go to {', '.join(chosen)} "
+                f"(pins and specialist rules), which have {int(room[k])} book places; "
+                f"add about {extra} CSM{'' if extra == 1 else 's'} to {' / '.join(tiers)} "
+                "or unpin accounts."
             )
-            if n_pools <= _EXHAUSTIVE_POOLS
-            else [tuple(range(n_pools))]
-        )
-        for subset in subsets:
-            inside = np.zeros(n_pools, dtype=bool)
-            inside[list(subset)] = True
-            if not np.isfinite(pools.capacity[inside]).all():
-                continue
-            confined = ~(patterns & ~inside).any(axis=1) & patterns.any(axis=1)
-            need = int(counts[confined].sum())
-            room = float(pools.capacity[inside].sum())
-            if need > room:
-                chosen = [pools.names[p] for p in subset]
-                tiers = sorted({names[pools.tier[p]] for p in subset})
-                reasons.append(
-                    f"{need} accounts can only go to {', '.join(chosen)} "
-                    f"(pins and specialist rules), which have {int(room)} book places; "
-                    f"add about {_csms_needed(need - int(room), pools, np.array(subset))} CSMs "
-                    f"to {' / '.join(tiers)} or unpin accounts."
-                )
-                break
     return reasons

@@ -7,6 +7,7 @@ pools and eligibility → diagnosis → solve → books → :class:`~tierplan.Pl
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,20 @@ class _Prepared:
     pools: PoolSet
     value: FloatArray
     eligible: BoolArray
+    clock: _Clock
+
+
+class _Clock:
+    """Wall-clock time of each phase, reported in ``plan.solver_info["phases"]``."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self._last
+        self._last = now
 
 
 def _as_team(team: Any) -> Team:
@@ -76,16 +91,20 @@ def _prepare(
         raise ConfigError(f"model: expected a tp.CoverageModel, got {type(model).__name__}")
     if require_specialist is not None:
         model = model.with_changes(require_specialist=bool(require_specialist))
+    clock = _Clock()
     acc = (
         accounts
         if isinstance(accounts, Accounts)
         else load_accounts(accounts, tiers=model.tier_names)
     )
     roster = _as_team(team).resolved(model)
+    clock.lap("validate")
     value = value_matrix(acc, model) if values is None else user_values(values, acc, model)
+    clock.lap("values")
     pools = build_pools(roster, model)
     elig = eligibility(acc, pools, model, value)
-    return _Prepared(model, acc, roster, pools, value, elig)
+    clock.lap("pools")
+    return _Prepared(model, acc, roster, pools, value, elig, clock)
 
 
 def _assemble(
@@ -96,10 +115,12 @@ def _assemble(
     objective_value: FloatArray | None = None,
 ) -> Plan:
     choice = solution.choice
+    prep.clock.lap("solve")
     if solution.status != "infeasible" and (choice >= 0).all():
         csm = split_books(choice, prep.accounts.arr, prep.pools, prep.roster)
     else:
         csm = np.full(choice.shape[0], -1, dtype=np.int64)
+    prep.clock.lap("books")
     objective = solution.objective
     if objective_value is not None and (choice >= 0).all():
         tiers = prep.pools.tier[choice]
@@ -112,7 +133,7 @@ def _assemble(
         gap=solution.gap,
         solve_seconds=solution.seconds,
         diagnosis=tuple(diagnosis),
-        solver_info=solution.info,
+        solver_info={**solution.info, "phases": dict(prep.clock.phases)},
         model=prep.model,
         accounts_data=prep.accounts,
         roster=prep.roster,
@@ -220,6 +241,7 @@ def plan(
         mip_gap=mip_gap,
     )
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
+    prep.clock.lap("diagnose")
     if reasons:
         return _infeasible(prep, reasons, name)
     pool_values = prep.value[:, prep.pools.tier]
