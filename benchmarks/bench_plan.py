@@ -254,7 +254,8 @@ def main() -> None:
         row = json.loads(out.strip().splitlines()[-1])
         rows.append(row)
         print(
-            f"{n:>9,} accounts: {row['total_s']:.3f} s total, solve {row['phases']['solve']:.3f} s, "
+            f"{n:>9,} accounts: {row['total_s']:.3f} s total, "
+            f"solve {row['phases']['solve']:.3f} s, "
             f"bare MCF {row['bare_mcf_s']:.3f} s, {row['peak_rss_mb']:,.0f} MB, {row['status']}"
             + (f", naive {row['naive_s']:.1f} s" if "naive_s" in row else ""),
             flush=True,
@@ -274,7 +275,8 @@ def main() -> None:
         )
         section = (
             f"<!-- bench_plan:begin -->\nMeasured {stamp} on {machine}, 2 cores, with "
-            f"`python benchmarks/bench_plan.py --write-docs` (median of {repeat} runs; 3 at 1M).\n\n"
+            "`python benchmarks/bench_plan.py --write-docs` "
+            f"(median of {repeat} runs; 3 at 1M).\n\n"
             + table
             + "\n![time vs accounts](img/scaling.png)\n<!-- bench_plan:end -->"
         )

@@ -15,6 +15,7 @@ the headcount, book-size limits and specialist rules.
 
 from tierplan.accounts import Accounts, load_accounts
 from tierplan.assignment import BookAssignment, assign_books
+from tierplan.attention import allocate_attention, attention_gain
 from tierplan.config import CoverageModel, CoverageMotion, Response, Tier
 from tierplan.errors import ConfigError, InputError, SolverError, TierplanError
 from tierplan.impact import value_matrix
@@ -39,7 +40,9 @@ __all__ = [
     "Tier",
     "TierplanError",
     "__version__",
+    "allocate_attention",
     "assign_books",
+    "attention_gain",
     "baseline_plan",
     "load_accounts",
     "plan",

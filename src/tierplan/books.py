@@ -21,7 +21,7 @@ import pandas as pd
 
 from tierplan.pools import PoolSet
 
-__all__ = ["split_books"]
+__all__ = ["fit_books_to_hours", "split_books"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -98,3 +98,72 @@ def split_books(
         by_arr = members[np.lexsort((members, -arr[members]))]
         csm[by_arr] = csms[slots[: by_arr.shape[0]]]
     return csm
+
+
+def fit_books_to_hours(
+    pool_choice: IntArray,
+    csm: IntArray,
+    workload: FloatArray,
+    pools: PoolSet,
+    roster: pd.DataFrame,
+    *,
+    time_limit: float | None = None,
+) -> tuple[IntArray, list[int]]:
+    """Move accounts between a pool's CSMs until no CSM is over their hours.
+
+    The pool program caps a pool's total hours, which does not guarantee
+    that the accounts pack into the individual CSMs' hours. Pools whose
+    count-balanced split already fits are left alone; the others are packed
+    exactly (:func:`tierplan.assign_books`) into their CSMs' hours and caps.
+
+    Parameters
+    ----------
+    pool_choice
+        Pool per account.
+    csm
+        Roster row per account from :func:`split_books`.
+    workload
+        Hours each account takes in its pool's tier.
+    pools
+        The pools.
+    roster
+        Resolved roster (``hours``, ``max_accounts``).
+    time_limit
+        Seconds per pool for the exact re-assignment.
+
+    Returns
+    -------
+    tuple
+        The repaired roster row per account, and the pools whose accounts
+        cannot be packed into their CSMs' hours.
+    """
+    from tierplan.assignment import assign_books
+
+    out = csm.copy()
+    hours = roster["hours"].to_numpy(dtype=np.float64)
+    caps = roster["max_accounts"].to_numpy(dtype=np.float64)
+    failed: list[int] = []
+    for p in np.flatnonzero(pools.human):
+        members = np.flatnonzero(pool_choice == p)
+        if members.shape[0] == 0:
+            continue
+        csms = np.flatnonzero(pools.csm_pool == p)
+        position = np.searchsorted(csms, out[members])
+        load = np.bincount(position, weights=workload[members], minlength=csms.shape[0])
+        if (load <= hours[csms] * (1 + 1e-9)).all():
+            continue
+        # A pure feasibility problem: with a flat objective the solver stops
+        # at the first packing, where rewarding the old split made it prove
+        # optimality of a hard knapsack-like program instead.
+        books = assign_books(
+            np.zeros((members.shape[0], csms.shape[0])),
+            np.repeat(workload[members][:, None], csms.shape[0], axis=1),
+            hours[csms],
+            max_accounts=caps[csms],
+            time_limit=time_limit,
+        )
+        if books.feasible:
+            out[members] = csms[books.csm]
+        else:
+            failed.append(int(p))
+    return out, failed

@@ -66,7 +66,13 @@ class Tier(_Frozen):
     csm_cost
         Fully loaded yearly cost of one CSM in this tier (currency units).
     csm_hours
-        Customer-facing hours per CSM per year.
+        Customer-facing hours per CSM per year. Default 1,200: about 1,800
+        working hours of which practitioners report 30-40% go to internal
+        work (meetings, enablement, reporting), not customers.
+    account_cost
+        Yearly coverage cost per account beyond CSM salaries (programs,
+        travel, executive sponsor time, digital tooling); what a coverage
+        ``budget`` counts.
     motion
         The coverage motion.
     """
@@ -79,6 +85,7 @@ class Tier(_Frozen):
     max_book: int | None = Field(default=None, gt=0)
     csm_cost: float = Field(default=0.0, ge=0)
     csm_hours: float = Field(default=1200.0, gt=0)
+    account_cost: float = Field(default=0.0, ge=0)
     motion: CoverageMotion | None = None
 
     @model_validator(mode="after")
@@ -148,8 +155,8 @@ def _default_tiers() -> tuple[Tier, ...]:
     # Book sizes, hours and cadences: B2B SaaS norms (tier 1: 15-25 accounts,
     # 50-100 h/yr, monthly + quarterly QBR, renewal from 120 days out; tier 2:
     # 75-150 accounts, 5-15 h/yr, quarterly + triggered; tier 3: 500-2,000+
-    # pooled, < 1 h/yr, automated). Costs are placeholders: replace them with
-    # your own fully loaded figures.
+    # pooled, < 1 h/yr, automated). Costs (CSM and per account) are
+    # placeholders: replace them with your own fully loaded figures.
     return (
         Tier(
             name="tier1",
@@ -160,6 +167,7 @@ def _default_tiers() -> tuple[Tier, ...]:
             max_book=20,
             csm_cost=160_000.0,
             csm_hours=1200.0,
+            account_cost=2_500.0,
             motion=CoverageMotion(
                 owner="named CSM",
                 cadence="monthly check-in + quarterly QBR with the economic buyer",
@@ -181,6 +189,7 @@ def _default_tiers() -> tuple[Tier, ...]:
             max_book=120,
             csm_cost=130_000.0,
             csm_hours=1200.0,
+            account_cost=400.0,
             motion=CoverageMotion(
                 owner="pooled CSM queue",
                 cadence="quarterly + triggered",
@@ -200,6 +209,7 @@ def _default_tiers() -> tuple[Tier, ...]:
             human=False,
             attention_hours=0.5,
             max_book=None,
+            account_cost=25.0,
             motion=CoverageMotion(
                 owner="digital CS program (no human owner)",
                 cadence="automated lifecycle program",

@@ -15,11 +15,36 @@ import scipy.sparse as sp
 
 from tierplan.mip import ArrayProgram
 
-__all__ = ["PoolProgram", "build_pool_program"]
+__all__ = ["PoolProgram", "SideRow", "build_pool_program"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class SideRow:
+    """A side constraint ``Σ account_coef[i] · pool_coef[p] · x[i, p] <= upper``.
+
+    Side constraints break the transportation structure (hours against CSM
+    time, a coverage budget), so a program with any goes to the MIP path.
+
+    Attributes
+    ----------
+    name
+        What the row limits, in business words (``"hours of tier1 finance"``).
+    account_coef
+        Per-account factor (e.g. ``1 + complexity``).
+    pool_coef
+        Per-pool factor (e.g. the tier's hours; 0 where the row does not apply).
+    upper
+        The limit.
+    """
+
+    name: str
+    account_coef: FloatArray
+    pool_coef: FloatArray
+    upper: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +91,7 @@ def build_pool_program(
     eligible: BoolArray,
     capacity: FloatArray,
     minimum: IntArray,
+    side: tuple[SideRow, ...] = (),
 ) -> PoolProgram:
     """Build the pool program from arrays.
 
@@ -79,6 +105,8 @@ def build_pool_program(
         Most accounts per pool (``inf`` = no cap).
     minimum
         Fewest accounts per pool.
+    side
+        Side constraints.
 
     Returns
     -------
@@ -95,10 +123,25 @@ def build_pool_program(
     row_of_pool = np.full(n_pools, -1, dtype=np.int64)
     row_of_pool[capped] = n + np.arange(capped.shape[0])
     cap_cols = np.flatnonzero(row_of_pool[pool] >= 0)
-    rows = np.concatenate([account, row_of_pool[pool[cap_cols]]])
-    cols = np.concatenate([np.arange(m), cap_cols])
-    matrix = sp.csr_array((np.ones(rows.shape[0]), (rows, cols)), shape=(n + capped.shape[0], m))
-    row_lower = np.concatenate([np.ones(n), minimum[capped].astype(np.float64)])
-    row_upper = np.concatenate([np.ones(n), capacity[capped]])
+    rows = [account, row_of_pool[pool[cap_cols]]]
+    cols = [np.arange(m), cap_cols]
+    data = [np.ones(m), np.ones(cap_cols.shape[0])]
+    first_side = n + capped.shape[0]
+    for k, row in enumerate(side):
+        coef = row.account_coef[account] * row.pool_coef[pool]
+        nz = np.flatnonzero(coef)
+        rows.append(np.full(nz.shape[0], first_side + k))
+        cols.append(nz)
+        data.append(coef[nz])
+    matrix = sp.csr_array(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(first_side + len(side), m),
+    )
+    row_lower = np.concatenate(
+        [np.ones(n), minimum[capped].astype(np.float64), np.full(len(side), -np.inf)]
+    )
+    row_upper = np.concatenate(
+        [np.ones(n), capacity[capped], np.array([r.upper for r in side], dtype=np.float64)]
+    )
     program = ArrayProgram.binary(objective, matrix, row_lower, row_upper)
     return PoolProgram(program=program, account=account, pool=pool)

@@ -464,7 +464,15 @@ def _solve_pulp(
         objective = float(program.objective @ x)
         stopped = "Stopped on time" in log or "Stopped on iterations" in log
         if sol_status == pulp.LpSolutionOptimal and not stopped:
-            return "optimal", x, objective, objective, name
+            if not program.integer.any() or "within gap tolerance" not in log:
+                return "optimal", x, objective, objective, name
+            # CBC stopped at the relative gap asked for: its bound may sit
+            # above the incumbent. Read it off the log, or assume the whole gap.
+            bound = _cbc_bound(log, program.maximize)
+            if not math.isfinite(bound):
+                slack = gap * max(abs(objective), 1e-9)
+                bound = objective + slack if program.maximize else objective - slack
+            return "optimal", x, objective, bound, name
         return "time_limit", x, objective, _cbc_bound(log, program.maximize), name
     if prob.status == pulp.LpStatusNotSolved or sol_status == pulp.LpSolutionNoSolutionFound:
         if time_limit is not None:

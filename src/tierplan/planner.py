@@ -6,6 +6,7 @@ pools and eligibility → diagnosis → solve → books → :class:`~tierplan.Pl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -16,12 +17,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from tierplan.accounts import Accounts, load_accounts
-from tierplan.books import split_books
+from tierplan.books import fit_books_to_hours, split_books
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
 from tierplan.errors import ConfigError
+from tierplan.formulation import SideRow
 from tierplan.impact import user_values, value_matrix
-from tierplan.mip import resolve_solver
+from tierplan.mip import DEFAULT_MIP_GAP, relative_gap, resolve_solver
 from tierplan.pools import PoolSet, build_pools, eligibility
 from tierplan.result import Plan
 from tierplan.solve import PoolSolution, solve_pools
@@ -31,6 +33,7 @@ __all__ = ["baseline_plan", "plan"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +45,12 @@ class _Prepared:
     value: FloatArray
     eligible: BoolArray
     clock: _Clock
+
+    @property
+    def workload(self) -> FloatArray:
+        """Hours each account takes in each tier: the tier's hours × (1 + complexity)."""
+        hours = np.array([t.attention_hours for t in self.model.tiers])
+        return np.asarray((1.0 + self.accounts.complexity)[:, None] * hours[None, :])
 
 
 class _Clock:
@@ -107,19 +116,69 @@ def _prepare(
     return _Prepared(model, acc, roster, pools, value, elig, clock)
 
 
+def _side_rows(prep: _Prepared, hours: bool, budget: float | None) -> tuple[SideRow, ...]:
+    pools, model = prep.pools, prep.model
+    rows: list[SideRow] = []
+    if hours:
+        tier_hours = np.array([t.attention_hours for t in model.tiers])[pools.tier]
+        stretch = 1.0 + prep.accounts.complexity
+        for p in np.flatnonzero(pools.human):
+            coef = np.zeros(len(pools))
+            coef[p] = tier_hours[p]
+            rows.append(SideRow(f"hours of {pools.names[p]}", stretch, coef, pools.hours[p]))
+    if budget is not None:
+        cost = np.array([t.account_cost for t in model.tiers])[pools.tier]
+        rows.append(SideRow("coverage budget", np.ones(prep.accounts.n), cost, float(budget)))
+    return tuple(rows)
+
+
+def _side_diagnosis(prep: _Prepared, side: tuple[SideRow, ...]) -> list[str]:
+    """Side constraints that no plan can meet, found before solving."""
+    reasons = []
+    elig = prep.eligible
+    for row in side:
+        coef = row.account_coef[:, None] * row.pool_coef[None, :]
+        least = np.where(elig, coef, np.inf).min(axis=1)
+        need = float(least.sum())
+        if need > row.upper * (1 + 1e-9):
+            if row.name == "coverage budget":
+                reasons.append(
+                    f"the coverage budget ${row.upper:,.0f} is below the ${need:,.0f} that even "
+                    "the cheapest allowed tier for every account costs (pins count)."
+                )
+            else:
+                reasons.append(
+                    f"{row.name}: pinned accounts need {need:,.0f} hours but the pool's CSMs "
+                    f"have {row.upper:,.0f}; add CSMs or hours, or unpin accounts."
+                )
+    return reasons
+
+
 def _assemble(
     prep: _Prepared,
     solution: PoolSolution,
     name: str,
     diagnosis: list[str],
     objective_value: FloatArray | None = None,
+    *,
+    hours: bool = False,
+    csm: IntArray | None = None,
 ) -> Plan:
     choice = solution.choice
     prep.clock.lap("solve")
-    if solution.status != "infeasible" and (choice >= 0).all():
-        csm = split_books(choice, prep.accounts.arr, prep.pools, prep.roster)
-    else:
-        csm = np.full(choice.shape[0], -1, dtype=np.int64)
+    n = choice.shape[0]
+    tier_hours = np.array([t.attention_hours for t in prep.model.tiers])
+    ok = choice >= 0
+    tier_of = np.where(ok, prep.pools.tier[np.maximum(choice, 0)], 0)
+    attention = (
+        prep.workload[np.arange(n), tier_of] if hours else tier_hours[tier_of].astype(np.float64)
+    )
+    if csm is None:
+        csm = (
+            split_books(choice, prep.accounts.arr, prep.pools, prep.roster)
+            if solution.status != "infeasible" and ok.all()
+            else np.full(n, -1, dtype=np.int64)
+        )
     prep.clock.lap("books")
     objective = solution.objective
     if objective_value is not None and (choice >= 0).all():
@@ -141,6 +200,7 @@ def _assemble(
         value=prep.value,
         pool_choice=choice,
         csm_choice=csm,
+        attention=attention,
     )
 
 
@@ -168,6 +228,8 @@ def plan(
     time_limit: float | None = None,
     mip_gap: float | None = None,
     require_specialist: bool | None = None,
+    hours: bool = False,
+    budget: float | None = None,
     verbose: bool = False,
     name: str = "optimized",
 ) -> Plan:
@@ -202,6 +264,18 @@ def plan(
     require_specialist
         Override the model's policy: a vertical's accounts must go to its
         specialists in tiers that have them.
+    hours
+        Also cap each CSM's hours: an account takes its tier's attention
+        hours × (1 + complexity), a CSM has the roster's ``hours`` (default
+        the tier's ``csm_hours``). Book caps still hold. The program is then
+        no longer a pure transportation problem: it is solved as a MIP (LP
+        relaxation, repair of split accounts, full MIP only if needed) and
+        ``plan.gap`` is measured against the proven bound; ``status`` is
+        ``"optimal"`` once the gap is within ``mip_gap`` (default 0.1% with
+        hours or a budget, 1e-6 otherwise).
+    budget
+        Coverage budget: the sum over accounts of their tier's
+        ``account_cost`` may not exceed it.
     verbose
         Show the solver log.
     name
@@ -240,29 +314,91 @@ def plan(
         time_limit=time_limit,
         mip_gap=mip_gap,
     )
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0
+    ):
+        raise ConfigError(f"budget: must be a number >= 0, got {budget!r}")
+    side = _side_rows(prep, hours, budget)
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
+    reasons += _side_diagnosis(prep, side)
     prep.clock.lap("diagnose")
     if reasons:
         return _infeasible(prep, reasons, name)
-    pool_values = prep.value[:, prep.pools.tier]
-    solution = solve_pools(
-        np.where(prep.eligible, pool_values, 0.0),
-        prep.eligible,
-        prep.pools,
-        solver=solver,
-        time_limit=time_limit,
-        mip_gap=mip_gap,
-        verbose=verbose,
-    )
+    pool_values = np.where(prep.eligible, prep.value[:, prep.pools.tier], 0.0)
+
+    if side and mip_gap is None:
+        mip_gap = SIDE_MIP_GAP
+
+    def solve(rows: tuple[SideRow, ...]) -> PoolSolution:
+        return solve_pools(
+            pool_values,
+            prep.eligible,
+            prep.pools,
+            solver=solver,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            verbose=verbose,
+            side=rows,
+        )
+
+    solution = solve(side)
+    csm: IntArray | None = None
+    if hours and (solution.choice >= 0).all():
+        # Pool hours are a relaxation of the CSMs' hours: pack the books, and
+        # where a pool's accounts do not pack, tighten that pool and re-solve.
+        bound = solution.bound
+        for _ in range(_PACKING_ROUNDS):
+            choice = solution.choice
+            workload = prep.workload[np.arange(prep.accounts.n), prep.pools.tier[choice]]
+            csm = split_books(choice, prep.accounts.arr, prep.pools, prep.roster)
+            csm, failed = fit_books_to_hours(
+                choice, csm, workload, prep.pools, prep.roster, time_limit=time_limit
+            )
+            if not failed:
+                break
+            shrink = {
+                f"hours of {prep.pools.names[p]}": float(workload[choice == p].max())
+                for p in failed
+            }
+            side = tuple(
+                dataclasses.replace(row, upper=row.upper - shrink[row.name])
+                if row.name in shrink
+                else row
+                for row in side
+            )
+            solution = solve(side)
+            csm = None
+            if not (solution.choice >= 0).all():
+                break
+        if csm is None and (solution.choice >= 0).all():
+            csm = split_books(solution.choice, prep.accounts.arr, prep.pools, prep.roster)
+        if solution.status != "infeasible" and math.isfinite(solution.objective):
+            gap = relative_gap(solution.objective, bound)
+            status = solution.status if gap <= (mip_gap or DEFAULT_MIP_GAP) else "time_limit"
+            if failed:
+                status = "time_limit"
+            solution = dataclasses.replace(
+                solution, bound=max(bound, solution.objective), gap=gap, status=status
+            )
     diagnosis: list[str] = []
     if solution.status == "infeasible":
         diagnosis = [
             "the solver proved that no assignment fits the book caps, minimum books, "
-            "pins and specialist rules together; relax pins or add CSMs"
+            "pins, specialist rules, hours and budget together; relax pins or add CSMs"
         ]
     elif solution.status == "time_limit" and not (solution.choice >= 0).all():
         diagnosis = ["the time limit ran out before any plan was found; allow more time"]
-    return _assemble(prep, solution, name, diagnosis)
+    return _assemble(prep, solution, name, diagnosis, hours=hours, csm=csm)
+
+
+#: Default relative gap when hours or a budget make the program a true MIP:
+#: closing the last 0.1% of a knapsack-like program can take orders of
+#: magnitude longer than finding a plan within it.
+SIDE_MIP_GAP = 1e-3
+
+#: How many times pools whose accounts do not pack into CSM hours are
+#: tightened and the pool program re-solved.
+_PACKING_ROUNDS = 5
 
 
 def baseline_plan(

@@ -61,7 +61,8 @@ class Plan:
     diagnosis
         Why no plan exists, in business words (empty unless infeasible).
     solver_info
-        Which solver and path ran, and why.
+        Which solver and path ran, and why; ``phases`` holds the seconds
+        spent in each phase (validate, values, pools, diagnose, solve, books).
     model
         The coverage model.
     """
@@ -81,6 +82,7 @@ class Plan:
     value: FloatArray = field(repr=False)
     pool_choice: IntArray = field(repr=False)
     csm_choice: IntArray = field(repr=False)
+    attention: FloatArray = field(repr=False)
 
     # -- basic facts --------------------------------------------------------
     @property
@@ -130,7 +132,6 @@ class Plan:
         ok = self.tier_choice >= 0
         tier_names = np.array([*self.model.tier_names, None], dtype=object)
         labels = np.array([t.label for t in tiers] + [None], dtype=object)
-        hours = np.array([t.attention_hours for t in tiers] + [np.nan])
         pool_names = np.array([*self.pools.names, None], dtype=object)
         csm_ids = np.array([*self.roster["csm_id"].tolist(), None], dtype=object)
         frame = pd.DataFrame(
@@ -145,7 +146,7 @@ class Plan:
                 "potential": acc.potential,
                 "risk": acc.risk,
                 "pinned_tier": acc.pinned_tier,
-                "attention_hours": np.where(ok, hours[self.tier_choice], np.nan),
+                "attention_hours": np.where(ok, self.attention, np.nan),
                 "expected_impact": self._impact,
             }
         )
@@ -166,12 +167,11 @@ class Plan:
         has = self.csm_choice >= 0
         idx = self.csm_choice[has]
         acc = self.accounts_data
-        hours_per_tier = np.array([t.attention_hours for t in self.model.tiers])
 
         def total(weights: FloatArray) -> FloatArray:
             return np.bincount(idx, weights=weights[has], minlength=n_csm).astype(np.float64)
 
-        attention = np.where(self.tier_choice >= 0, hours_per_tier[self.tier_choice], 0.0)
+        attention = np.where(self.tier_choice >= 0, self.attention, 0.0)
         counts = np.bincount(idx, minlength=n_csm)
         frame = pd.DataFrame(
             {

@@ -14,6 +14,7 @@ Two paths reach the same optimum:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -21,9 +22,17 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
-from tierplan.formulation import build_pool_program
-from tierplan.mip import SolveStatus, resolve_solver, solve_program
+from tierplan.formulation import SideRow, build_pool_program
+from tierplan.mip import (
+    DEFAULT_MIP_GAP,
+    ArrayProgram,
+    SolveStatus,
+    relative_gap,
+    resolve_solver,
+    solve_program,
+)
 from tierplan.pools import PoolSet
 
 __all__ = ["PoolSolution", "solve_pools"]
@@ -34,6 +43,21 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 _LABELS = {"cbc": "CBC", "highs": "HiGHS"}
+
+#: A column value farther than this from 0 and 1 counts as fractional.
+_INTEGRAL_TOL = 1e-6
+
+#: Accounts re-optimized in the first repair round (then ×4 per round).
+_REPAIR_START = 2_000
+
+
+def _switch_margin(objective: FloatArray, account: IntArray, x: FloatArray) -> FloatArray:
+    """Per account: value of its current pool minus its best other pool (small = near a switch)."""
+    n = int(account.max()) + 1
+    current = np.bincount(account, weights=objective * x, minlength=n)
+    other = np.full(n, -np.inf)
+    np.maximum.at(other, account[x < 0.5], objective[x < 0.5])
+    return np.asarray(np.abs(current - other), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,7 @@ def solve_pools(
     time_limit: float | None = None,
     mip_gap: float | None = None,
     verbose: bool = False,
+    side: tuple[SideRow, ...] = (),
 ) -> PoolSolution:
     """Maximize total value over (account, pool) choices.
 
@@ -86,6 +111,8 @@ def solve_pools(
         Relative gap for the MIP path.
     verbose
         Show the solver log.
+    side
+        Side constraints (hours, budget); any forces the MIP path.
 
     Returns
     -------
@@ -93,7 +120,7 @@ def solve_pools(
         Choice per account (``-1`` everywhere when infeasible).
     """
     n = eligible.shape[0]
-    if solver is None and _network_available():
+    if solver is None and not side and _network_available():
         from tierplan.transport import solve_transport
 
         start = time.perf_counter()
@@ -125,33 +152,133 @@ def solve_pools(
             info,
         )
 
-    backend = resolve_solver(solver)
+    backend = resolve_solver(solver if solver is not None else "cbc")
     start = time.perf_counter()
-    built = build_pool_program(pool_values, eligible, pools.capacity, pools.minimum)
+    built = build_pool_program(pool_values, eligible, pools.capacity, pools.minimum, side)
     build_seconds = time.perf_counter() - start
-    result = solve_program(
-        built.program, solver=backend, time_limit=time_limit, mip_gap=mip_gap, verbose=verbose
+    status, x, objective, bound, gap, steps = _lp_then_mip(
+        built.program, built.account, backend, time_limit, mip_gap, verbose
     )
-    name = result.solver if isinstance(backend, str) else type(backend).__name__
+    seconds = time.perf_counter() - start
+    label = _LABELS.get(backend, backend) if isinstance(backend, str) else type(backend).__name__
     info = {
         "path": "mip",
-        "method": f"MIP ({_LABELS.get(name, name)})",
-        "why": "solver chosen by the caller" if solver is not None else "side constraints",
+        "method": f"{' + '.join(steps)} ({label})",
+        "why": "side constraints (" + ", ".join(r.name for r in side) + ")"
+        if side
+        else "solver chosen by the caller",
         "variables": built.program.n_cols,
         "constraints": built.program.n_rows,
         "build_seconds": build_seconds,
     }
-    if result.x is None:
+    if x is None:
         return PoolSolution(
-            "infeasible" if result.status == "infeasible" else "time_limit",
-            np.full(n, -1, dtype=np.int64),
-            math.nan,
-            result.bound,
-            math.inf,
-            result.seconds,
-            info,
+            status, np.full(n, -1, dtype=np.int64), math.nan, bound, math.inf, seconds, info
         )
-    choice = built.choice(result.x, n)
-    return PoolSolution(
-        result.status, choice, result.objective, result.bound, result.gap, result.seconds, info
-    )
+    return PoolSolution(status, built.choice(x, n), objective, bound, gap, seconds, info)
+
+
+def _lp_then_mip(
+    program: ArrayProgram,
+    account: IntArray,
+    backend: object,
+    time_limit: float | None,
+    mip_gap: float | None,
+    verbose: bool,
+) -> tuple[SolveStatus, FloatArray | None, float, float, float, list[str]]:
+    """Solve the LP relaxation, repair split accounts, then (if needed) the full MIP.
+
+    The full MIP runs only when the repaired plan is not provably within
+    ``mip_gap`` of the LP bound.
+    Without side constraints the pool program's LP has integral vertices, so
+    the simplex answer is the MIP optimum. With k side constraints a vertex
+    has at most about k accounts split between pools; re-solving just those
+    accounts as a small MIP (everything else fixed) gives a feasible plan
+    whose distance to the LP bound is an honest gap. General MIP search on
+    hundreds of thousands of binaries is the last resort, not the first.
+    """
+    start = time.perf_counter()
+    target = DEFAULT_MIP_GAP if mip_gap is None else float(mip_gap)
+
+    def remaining() -> float | None:
+        if time_limit is None:
+            return None
+        return max(time_limit - (time.perf_counter() - start), 1e-3)
+
+    relaxed = dataclasses.replace(program, integer=np.zeros(program.n_cols, dtype=bool))
+    lp = solve_program(relaxed, solver=backend, time_limit=remaining(), verbose=verbose)
+    steps = ["LP relaxation"]
+    if lp.status == "infeasible":
+        return "infeasible", None, math.nan, math.nan, math.nan, steps
+    if lp.x is None:
+        return "time_limit", None, math.nan, math.inf, math.inf, steps
+    bound = lp.objective
+    x = lp.x
+    fractional = (x > _INTEGRAL_TOL) & (x < 1.0 - _INTEGRAL_TOL)
+    if not fractional.any():
+        x = np.round(x)
+        objective = float(program.objective @ x)
+        return "optimal", x, objective, max(bound, objective), 0.0, [*steps, "integral vertex"]
+
+    # Repair: re-solve the accounts the LP split, plus the accounts closest
+    # to switching pools, with everything else fixed; widen the neighbourhood
+    # until the plan is provably within the gap.
+    rounded = np.round(x)
+    split = np.zeros(int(account.max()) + 1, dtype=bool)
+    split[account[fractional]] = True
+    margin = _switch_margin(program.objective, account, rounded)
+    best_x: FloatArray | None = None
+    best_obj = -math.inf
+    n_accounts = split.shape[0]
+    size = _REPAIR_START
+    while True:
+        near = np.argsort(margin, kind="stable")[: min(size, n_accounts)]
+        chosen = split.copy()
+        chosen[near] = True
+        free = chosen[account]
+        fixed = np.where(free, 0.0, rounded)
+        used = program.matrix @ fixed
+        sub_matrix = program.matrix[:, np.flatnonzero(free)]
+        touched = np.unique(sp.coo_array(sub_matrix).row)
+        repair = ArrayProgram(
+            objective=program.objective[free],
+            matrix=sp.csr_array(sub_matrix[touched]),
+            row_lower=program.row_lower[touched] - used[touched],
+            row_upper=program.row_upper[touched] - used[touched],
+            col_lower=program.col_lower[free],
+            col_upper=program.col_upper[free],
+            integer=program.integer[free],
+            maximize=program.maximize,
+        )
+        result = solve_program(repair, solver=backend, time_limit=remaining(), mip_gap=target)
+        if result.x is not None:
+            candidate = fixed.copy()
+            candidate[free] = result.x
+            objective = float(program.objective @ candidate)
+            if objective > best_obj:
+                best_x, best_obj = candidate, objective
+        freed = int(chosen.sum())
+        if freed >= n_accounts:
+            # Nothing was fixed: this was the full MIP, and its bound holds.
+            if result.status == "infeasible":
+                return "infeasible", None, math.nan, math.nan, math.nan, [*steps, "full MIP"]
+            if math.isfinite(result.bound):
+                bound = min(bound, result.bound)
+        if best_x is not None and relative_gap(best_obj, bound) <= target:
+            steps.append(f"repair of {freed:,} accounts near a switch")
+            return "optimal", best_x, best_obj, bound, relative_gap(best_obj, bound), steps
+        left = remaining()
+        out_of_time = left is not None and left <= 1e-3
+        if freed >= n_accounts or out_of_time:
+            steps.append(f"repair of {freed:,} accounts near a switch")
+            if out_of_time and best_x is not None:
+                gap = relative_gap(best_obj, bound)
+                return "time_limit", best_x, best_obj, bound, gap, steps
+            break
+        size *= 4
+
+    if best_x is None:
+        return "time_limit", None, math.nan, bound, math.inf, steps
+    gap = relative_gap(best_obj, bound)
+    status: SolveStatus = "optimal" if gap <= target else "time_limit"
+    return status, best_x, best_obj, max(bound, best_obj), gap, steps
