@@ -395,3 +395,32 @@ def test_diagnosis_finds_a_pool_that_pins_overfill():
     assert "25 accounts can only go to tier1 generalist" in reason
     assert "20 book places" in reason
     assert "add about 1 CSM to tier1" in reason
+
+
+@pytest.mark.parametrize("policy", ["value", "need", "expansion"])
+def test_attention_policies_keep_floors_and_hours(accounts, team, policy):
+    flat = tp.plan(accounts, team)
+    plan = tp.plan(accounts, team, attention=policy)
+    a = plan.assignments
+    # Tiers and books do not change; only hours within books do.
+    pd.testing.assert_series_equal(a["csm_id"], flat.assignments["csm_id"])
+    assert plan.objective == flat.objective
+    floors = {t.name: t.floor_hours for t in plan.model.tiers}
+    assert (a["attention_hours"] >= a["tier"].map(floors) - 1e-9).all()
+    used = a.groupby("csm_id")["attention_hours"].sum()
+    hours = team.resolved(plan.model).set_index("csm_id")["hours"]
+    assert (used <= hours.loc[used.index] * (1 + 1e-9)).all()
+    tech = a["csm_id"].isna()
+    assert (a.loc[tech, "attention_hours"] == 0.5).all()
+    if policy == "value":
+        # Equal marginal value beats flat hours when books use the same hours.
+        assert a["expected_impact"].sum() >= flat.assignments["expected_impact"].sum()
+    assert f"attention spread by {policy}" in plan.summary()
+
+
+def test_attention_policy_rejects_unknown_and_user_values(accounts, team):
+    with pytest.raises(tp.ConfigError, match="attention"):
+        tp.plan(accounts, team, attention="loudest")
+    values = np.zeros((len(accounts), 3))
+    with pytest.raises(tp.ConfigError, match="response curve"):
+        tp.plan(accounts, team, values=values, attention="value")

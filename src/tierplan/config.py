@@ -73,6 +73,10 @@ class Tier(_Frozen):
         Yearly coverage cost per account beyond CSM salaries (programs,
         travel, executive sponsor time, digital tooling); what a coverage
         ``budget`` counts.
+    floor_hours
+        Hours per account per year the tier's cadence always takes (a tier-1
+        account always gets its QBRs), kept when attention is redistributed
+        within a book.
     motion
         The coverage motion.
     """
@@ -86,10 +90,16 @@ class Tier(_Frozen):
     csm_cost: float = Field(default=0.0, ge=0)
     csm_hours: float = Field(default=1200.0, gt=0)
     account_cost: float = Field(default=0.0, ge=0)
+    floor_hours: float = Field(default=0.0, ge=0)
     motion: CoverageMotion | None = None
 
     @model_validator(mode="after")
     def _check_book(self) -> Self:
+        if self.floor_hours > self.attention_hours:
+            raise ValueError(
+                f"tier '{self.name}': floor_hours {self.floor_hours} exceeds "
+                f"attention_hours {self.attention_hours}"
+            )
         if self.human and self.max_book is None:
             raise ValueError(f"tier '{self.name}': a tier with CSMs needs max_book")
         if self.max_book is not None and self.min_book > self.max_book:
@@ -168,6 +178,7 @@ def _default_tiers() -> tuple[Tier, ...]:
             csm_cost=160_000.0,
             csm_hours=1200.0,
             account_cost=2_500.0,
+            floor_hours=24.0,  # 12 monthly check-ins of 1 h + 4 QBRs of 3 h
             motion=CoverageMotion(
                 owner="named CSM",
                 cadence="monthly check-in + quarterly QBR with the economic buyer",
@@ -190,6 +201,7 @@ def _default_tiers() -> tuple[Tier, ...]:
             csm_cost=130_000.0,
             csm_hours=1200.0,
             account_cost=400.0,
+            floor_hours=3.0,  # a quarterly touch of 45 minutes
             motion=CoverageMotion(
                 owner="pooled CSM queue",
                 cadence="quarterly + triggered",

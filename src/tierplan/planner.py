@@ -25,7 +25,7 @@ from tierplan.formulation import SideRow
 from tierplan.impact import user_values, value_matrix
 from tierplan.mip import DEFAULT_MIP_GAP, relative_gap, resolve_solver
 from tierplan.pools import PoolSet, build_pools, eligibility
-from tierplan.result import Plan
+from tierplan.result import ATTENTION_POLICIES, Plan, redistribute_attention
 from tierplan.solve import PoolSolution, solve_pools
 from tierplan.team import Team
 
@@ -230,6 +230,7 @@ def plan(
     require_specialist: bool | None = None,
     hours: bool = False,
     budget: float | None = None,
+    attention: str = "flat",
     verbose: bool = False,
     name: str = "optimized",
 ) -> Plan:
@@ -276,6 +277,16 @@ def plan(
     budget
         Coverage budget: the sum over accounts of their tier's
         ``account_cost`` may not exceed it.
+    attention
+        How each CSM spreads their hours over their book once books are
+        set: ``"flat"`` (default: every account gets its tier's standard
+        hours), ``"value"`` (equal marginal expected impact, by
+        water-filling on the response curve), ``"need"`` (weighted to
+        at-risk ARR) or ``"expansion"`` (weighted to whitespace). Every
+        account keeps its tier's ``floor_hours``. With a policy other than
+        flat, ``assignments.attention_hours`` and ``expected_impact`` show
+        the recommended hours and their impact, and ``summary()`` what the
+        redistribution adds; ``objective`` stays the tier-level optimum.
     verbose
         Show the solver log.
     name
@@ -314,6 +325,15 @@ def plan(
         time_limit=time_limit,
         mip_gap=mip_gap,
     )
+    if attention not in ATTENTION_POLICIES:
+        raise ConfigError(
+            f"attention: unknown policy {attention!r}; choose one of {list(ATTENTION_POLICIES)}"
+        )
+    if attention != "flat" and values is not None:
+        raise ConfigError(
+            "attention: spreading hours needs the built-in response curve; with your own "
+            "value matrix use attention='flat'"
+        )
     if budget is not None and (
         isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0
     ):
@@ -388,7 +408,10 @@ def plan(
         ]
     elif solution.status == "time_limit" and not (solution.choice >= 0).all():
         diagnosis = ["the time limit ran out before any plan was found; allow more time"]
-    return _assemble(prep, solution, name, diagnosis, hours=hours, csm=csm)
+    plan = _assemble(prep, solution, name, diagnosis, hours=hours, csm=csm)
+    if attention != "flat" and plan.feasible:
+        plan = redistribute_attention(plan, attention)
+    return plan
 
 
 #: Default relative gap when hours or a budget make the program a true MIP:

@@ -7,7 +7,7 @@ access: ``assignments``, ``books``, ``tiers``, ``cut_points``, ``values``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,10 @@ from tierplan.cutpoints import cut_points
 from tierplan.mip import SolveStatus
 from tierplan.pools import PoolSet
 
-__all__ = ["Plan"]
+__all__ = ["ATTENTION_POLICIES", "Plan", "redistribute_attention"]
+
+#: Ways a CSM's hours can be spread over their book (see ``tp.plan``).
+ATTENTION_POLICIES = ("flat", "value", "need", "expansion")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -83,6 +86,8 @@ class Plan:
     pool_choice: IntArray = field(repr=False)
     csm_choice: IntArray = field(repr=False)
     attention: FloatArray = field(repr=False)
+    attention_policy: str = "flat"
+    account_impact: FloatArray | None = field(default=None, repr=False)
 
     # -- basic facts --------------------------------------------------------
     @property
@@ -100,6 +105,12 @@ class Plan:
 
     @cached_property
     def _impact(self) -> FloatArray:
+        if self.account_impact is not None:
+            return self.account_impact
+        return self._tier_impact
+
+    @cached_property
+    def _tier_impact(self) -> FloatArray:
         idx = np.arange(self.tier_choice.shape[0])
         out = np.full(idx.shape[0], np.nan)
         ok = self.tier_choice >= 0
@@ -283,6 +294,15 @@ class Plan:
                 f"  stopped at the time limit: within {self.gap:.2%} of the best possible "
                 f"({_money(self.bound)})"
             )
+        if self.attention_policy != "flat":
+            spread = float(np.nansum(self._impact))
+            flat = float(np.nansum(self._tier_impact))
+            change = spread - flat
+            lines.append(
+                f"  attention spread by {self.attention_policy}: {_money(spread)} expected impact, "
+                f"{_money(abs(change))} {'more' if change >= 0 else 'less'} than every account "
+                "at its tier's standard hours"
+            )
         method = self.solver_info.get("method")
         if method:
             lines.append(f"  solved by {method} in {self.solve_seconds:.2f}s")
@@ -400,3 +420,42 @@ class Plan:
         out = Path(path)
         self.assignments.to_csv(out, index=False)
         return out
+
+
+def redistribute_attention(plan: Plan, policy: str) -> Plan:
+    """Spread each CSM's hours over their book by equal marginal value.
+
+    Parameters
+    ----------
+    plan
+        A feasible plan with the built-in response curve.
+    policy
+        ``"value"``, ``"need"`` (weight at-risk ARR) or ``"expansion"``
+        (weight whitespace).
+
+    Returns
+    -------
+    Plan
+        The same tiers and books with recommended hours per account and the
+        expected impact of those hours.
+    """
+    from tierplan.attention import allocate_attention
+    from tierplan.impact import attention_scale, response_stakes, saturation
+
+    acc, model = plan.accounts_data, plan.model
+    stakes = response_stakes(acc, model.response)
+    total = stakes["save"] + stakes["expansion"] + stakes["strategic"]
+    driver = {"value": total, "need": stakes["save"], "expansion": stakes["expansion"]}[policy]
+    scale = attention_scale(acc, model.response)
+    tiers = model.tiers
+    tier = plan.tier_choice
+    floors = np.array([t.floor_hours if t.human else 0.0 for t in tiers])[tier]
+    book = plan.csm_choice
+    hours = allocate_attention(
+        driver, scale, floors, book, plan.roster["hours"].to_numpy(dtype=np.float64)
+    )
+    standard = np.array([t.attention_hours for t in tiers])[tier]
+    hours = np.where(book >= 0, hours, standard)
+    lowest = min(t.attention_hours for t in tiers)
+    impact = total * (saturation(hours, scale) - saturation(lowest, scale))
+    return replace(plan, attention=hours, attention_policy=policy, account_impact=impact)
