@@ -424,3 +424,80 @@ def test_attention_policy_rejects_unknown_and_user_values(accounts, team):
     values = np.zeros((len(accounts), 3))
     with pytest.raises(tp.ConfigError, match="response curve"):
         tp.plan(accounts, team, values=values, attention="value")
+
+
+@pytest.fixture(scope="module")
+def fit_case():
+    accounts = tp.synthetic_accounts(n=1_200, seed=5)
+    rng = np.random.default_rng(0)
+    accounts["language"] = rng.choice(["en", "fr", "de"], size=len(accounts), p=[0.7, 0.2, 0.1])
+    roster = pd.DataFrame(
+        {
+            "csm_id": [f"c{i}" for i in range(8)],
+            "tier": ["tier1"] * 6 + ["tier2"] * 2,
+            "vertical": ["finance", "", "", "", "", "", "", ""],
+            "region": ["EMEA", "NA", "NA", "EMEA", "APAC", "", "", ""],
+            "language": ["en", "en", "fr", "de", "en", "", "en", "fr"],
+        }
+    )
+    return accounts, tp.Team.from_roster(roster)
+
+
+def fit_share(plan, team, label):
+    a = plan.assignments
+    held = a["csm_id"].notna()
+    theirs = team.resolved(plan.model).set_index("csm_id").loc[a.loc[held, "csm_id"], label]
+    theirs = theirs.to_numpy()
+    return ((theirs == a.loc[held, label].to_numpy()) | (theirs == "")).mean()
+
+
+def test_hard_match_on_region_and_language(fit_case):
+    accounts, team = fit_case
+    free = tp.plan(accounts, team)
+    strict = tp.plan(accounts, team, match=("region", "language"))
+    assert strict.status == "optimal"
+    assert fit_share(strict, team, "region") == 1.0
+    assert fit_share(strict, team, "language") == 1.0
+    assert fit_share(free, team, "language") < 1.0
+    assert strict.objective <= free.objective
+    check_plan(strict, accounts, team)
+    with pytest.raises(tp.ConfigError, match="match"):
+        tp.plan(accounts, team, match=("shoe_size",))
+
+
+def test_fit_bonus_changes_books_not_tiers(fit_case):
+    accounts, team = fit_case
+    free = tp.plan(accounts, team)
+    fitted = tp.plan(accounts, team, fit_bonus={"language": 5_000})
+    assert fitted.objective == free.objective
+    assert (fitted.assignments["tier"] == free.assignments["tier"]).all()
+    assert fit_share(fitted, team, "language") > fit_share(free, team, "language")
+    assert fitted.solver_info["fit_bonus_total"] > 0
+    check_plan(fitted, accounts, team)
+
+
+def test_continuity_bonus_keeps_current_csm(fit_case):
+    accounts, team = fit_case
+    first = tp.plan(accounts, team)
+    shuffled = accounts.copy()
+    # Pretend the books were dealt differently last quarter.
+    current = first.assignments["csm_id"].to_numpy(copy=True)
+    held = pd.notna(current)
+    current[held] = np.roll(current[held], 7)
+    shuffled["current_csm"] = current
+    plain = tp.plan(shuffled, team)
+    kept = tp.plan(shuffled, team, continuity_bonus=1_000)
+    same = lambda p: (p.assignments["csm_id"] == shuffled["current_csm"]).sum()  # noqa: E731
+    assert same(kept) > same(plain)
+    check_plan(kept, accounts, team)
+
+
+def test_balance_report(accounts, team):
+    plan = tp.plan(accounts, team)
+    balance = plan.balance
+    assert set(balance["pool"]) == set(plan.books["pool"])
+    assert (balance["arr_spread"] >= 1).all()
+    assert (
+        balance["accounts_max"]
+        <= plan.books.groupby("pool")["max_accounts"].max().loc[balance["pool"]].to_numpy()
+    ).all()

@@ -31,6 +31,10 @@ ACCOUNT_COLUMNS: dict[str, tuple[float, str]] = {
     "strategic": (0.0, "strategic weight (reference logo, design partner), >= 0"),
 }
 
+#: Text columns that match accounts to CSMs: specialists by vertical, and
+#: optional fit by region and language.
+FIT_COLUMNS = ("vertical", "region", "language")
+
 #: Default churn risk when the column is missing: 10% yearly gross churn, a
 #: common B2B SaaS figure. Replace with your health-score based estimate.
 DEFAULT_RISK = ACCOUNT_COLUMNS["risk"][0]
@@ -49,8 +53,9 @@ class Accounts:
         Account ids (object array), sorted.
     arr, potential, risk, complexity, strategic
         Numeric attributes (float64).
-    vertical
-        Vertical per account (object array of str; ``""`` when none).
+    vertical, region, language
+        Labels per account (object arrays of str; ``""`` when none), used by
+        specialist pools and by CSM fit (``match`` / ``fit_bonus``).
     pinned_tier
         Pinned tier name per account, or ``None``.
     current_tier, current_csm
@@ -68,6 +73,8 @@ class Accounts:
     complexity: FloatArray
     strategic: FloatArray
     vertical: ObjArray
+    region: ObjArray
+    language: ObjArray
     pinned_tier: ObjArray
     current_tier: ObjArray
     current_csm: ObjArray
@@ -208,7 +215,8 @@ def load_accounts(
     source
         DataFrame or path (CSV/Parquet). Required columns: ``account_id``
         (unique) and ``arr`` (>= 0). Optional: ``potential`` (>= 0, default
-        0), ``risk`` (0-1, default 0.10), ``vertical`` (text, default none),
+        0), ``risk`` (0-1, default 0.10), ``vertical``, ``region``,
+        ``language`` (text, default none),
         ``complexity`` (>= 0, default 0), ``strategic`` (>= 0, default 0),
         ``pinned_tier`` (a tier name), ``current_tier``, ``current_csm``.
     tiers
@@ -257,8 +265,10 @@ def load_accounts(
     _check_range(numeric["complexity"], raw_ids, "complexity", low=0.0)
     _check_range(numeric["strategic"], raw_ids, "strategic", low=0.0)
 
-    vertical = _labels(frame, "vertical")
-    vertical = np.where(pd.isna(vertical), "", vertical).astype(str).astype(object)
+    vertical, region, language = (
+        np.where(pd.isna(labels), "", labels).astype(str).astype(object)
+        for labels in (_labels(frame, c) for c in FIT_COLUMNS)
+    )
     pinned = _labels(frame, "pinned_tier")
     current_tier = _labels(frame, "current_tier")
     if tiers is not None:
@@ -285,6 +295,8 @@ def load_accounts(
         complexity=numeric["complexity"][order],
         strategic=numeric["strategic"][order],
         vertical=vertical[order],
+        region=region[order],
+        language=language[order],
         pinned_tier=pinned[order],
         current_tier=current_tier[order],
         current_csm=current_csm[order],

@@ -19,9 +19,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tierplan.accounts import Accounts
 from tierplan.pools import PoolSet
 
-__all__ = ["fit_books_to_hours", "split_books"]
+__all__ = ["fit_books", "fit_books_to_hours", "split_books"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -167,3 +168,95 @@ def fit_books_to_hours(
         else:
             failed.append(int(p))
     return out, failed
+
+
+def fit_books(
+    pool_choice: IntArray,
+    csm: IntArray,
+    accounts: Accounts,
+    pools: PoolSet,
+    roster: pd.DataFrame,
+    *,
+    fit_bonus: dict[str, float],
+    continuity_bonus: float = 0.0,
+    workload: FloatArray | None = None,
+    time_limit: float | None = None,
+) -> tuple[IntArray, float]:
+    """Re-assign each pool's accounts to its CSMs to maximize fit and continuity.
+
+    Value of giving account ``i`` to CSM ``c`` in its pool: the sum of
+    ``fit_bonus[label]`` over labels (``region``, ``language``,
+    ``vertical``) that the CSM has and the account shares, plus
+    ``continuity_bonus`` when ``c`` is the account's ``current_csm``. Book
+    caps (and hours, when ``workload`` is given) hold; the assignment is
+    exact per pool (:func:`tierplan.assign_books`). Pools where no account
+    gains anything keep the balanced split.
+
+    Parameters
+    ----------
+    pool_choice
+        Pool per account.
+    csm
+        Current roster row per account (the balanced split).
+    accounts
+        Validated accounts.
+    pools
+        The pools.
+    roster
+        Resolved roster.
+    fit_bonus
+        Bonus per matching label.
+    continuity_bonus
+        Bonus for keeping the current CSM.
+    workload
+        Hours per account, to respect CSM hours; ``None`` for counts only.
+    time_limit
+        Seconds per pool.
+
+    Returns
+    -------
+    tuple
+        Roster row per account, and the total bonus of the books.
+    """
+    from tierplan.assignment import assign_books
+
+    out = csm.copy()
+    caps = roster["max_accounts"].to_numpy(dtype=np.float64)
+    hours = roster["hours"].to_numpy(dtype=np.float64)
+    ids = roster["csm_id"].to_numpy(dtype=object)
+    total = 0.0
+    for p in np.flatnonzero(pools.human):
+        members = np.flatnonzero(pool_choice == p)
+        if members.shape[0] == 0:
+            continue
+        csms = np.flatnonzero(pools.csm_pool == p)
+        value = np.zeros((members.shape[0], csms.shape[0]))
+        for label, bonus in fit_bonus.items():
+            theirs = roster[label].to_numpy(dtype=object)[csms]
+            mine = getattr(accounts, label)[members]
+            value += bonus * ((mine[:, None] == theirs[None, :]) & (theirs[None, :] != ""))
+        if continuity_bonus:
+            current = accounts.current_csm[members].astype(object)
+            value += continuity_bonus * (current[:, None] == ids[csms][None, :])
+        if not value.any():
+            continue
+        # A small reward for the balanced split breaks ties toward balance.
+        position = np.searchsorted(csms, out[members])
+        value[np.arange(members.shape[0]), position] += 1e-6 * max(float(value.max()), 1.0)
+        load = (
+            np.repeat(workload[members][:, None], csms.shape[0], axis=1)
+            if workload is not None
+            else np.zeros_like(value)
+        )
+        books = assign_books(
+            value,
+            load,
+            hours[csms] if workload is not None else np.full(csms.shape[0], np.inf),
+            max_accounts=caps[csms],
+            time_limit=time_limit,
+        )
+        if books.feasible:
+            out[members] = csms[books.csm]
+        chosen = np.searchsorted(csms, out[members])
+        total += float(value[np.arange(members.shape[0]), chosen].sum())
+    return out, total

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from tierplan.accounts import Accounts, load_accounts
-from tierplan.books import fit_books_to_hours, split_books
+from tierplan.books import fit_books, fit_books_to_hours, split_books
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
 from tierplan.errors import ConfigError
@@ -82,8 +83,14 @@ def _prepare(
     solver: object = None,
     time_limit: float | None = None,
     mip_gap: float | None = None,
+    match: tuple[str, ...] = (),
 ) -> _Prepared:
     model = model if model is not None else CoverageModel()
+    unknown = [m for m in match if m not in MATCH_ATTRIBUTES]
+    if unknown:
+        raise ConfigError(
+            f"match: unknown attribute(s) {unknown}; CSMs can be matched on {MATCH_ATTRIBUTES}"
+        )
     if solver is not None:
         resolve_solver(solver)
     if time_limit is not None and (
@@ -110,7 +117,7 @@ def _prepare(
     clock.lap("validate")
     value = value_matrix(acc, model) if values is None else user_values(values, acc, model)
     clock.lap("values")
-    pools = build_pools(roster, model)
+    pools = build_pools(roster, model, match)
     elig = eligibility(acc, pools, model, value)
     clock.lap("pools")
     return _Prepared(model, acc, roster, pools, value, elig, clock)
@@ -231,6 +238,9 @@ def plan(
     hours: bool = False,
     budget: float | None = None,
     attention: str = "flat",
+    match: Sequence[str] = (),
+    fit_bonus: Mapping[str, float] | None = None,
+    continuity_bonus: float = 0.0,
     verbose: bool = False,
     name: str = "optimized",
 ) -> Plan:
@@ -287,6 +297,16 @@ def plan(
         flat, ``assignments.attention_hours`` and ``expected_impact`` show
         the recommended hours and their impact, and ``summary()`` what the
         redistribution adds; ``objective`` stays the tier-level optimum.
+    match
+        Hard fit: ``("region",)``, ``("language",)`` or both. A CSM with a
+        region (language) in the roster only takes accounts with the same
+        one; CSMs with none take any. Exact: CSMs are pooled by these labels.
+    fit_bonus
+        Soft fit: value per account given to a CSM with the same label,
+        e.g. ``{"language": 5_000}``. Decides who holds an account within a
+        pool (books are then assigned exactly per pool), not its tier.
+    continuity_bonus
+        Value of keeping an account with its ``current_csm`` within a pool.
     verbose
         Show the solver log.
     name
@@ -324,6 +344,7 @@ def plan(
         solver=solver,
         time_limit=time_limit,
         mip_gap=mip_gap,
+        match=tuple(match),
     )
     if attention not in ATTENTION_POLICIES:
         raise ConfigError(
@@ -408,11 +429,40 @@ def plan(
         ]
     elif solution.status == "time_limit" and not (solution.choice >= 0).all():
         diagnosis = ["the time limit ran out before any plan was found; allow more time"]
+    bonus_total = 0.0
+    if (fit_bonus or continuity_bonus) and (solution.choice >= 0).all():
+        base = (
+            csm
+            if csm is not None
+            else split_books(solution.choice, prep.accounts.arr, prep.pools, prep.roster)
+        )
+        hours_taken = (
+            prep.workload[np.arange(prep.accounts.n), prep.pools.tier[solution.choice]]
+            if hours
+            else None
+        )
+        csm, bonus_total = fit_books(
+            solution.choice,
+            base,
+            prep.accounts,
+            prep.pools,
+            prep.roster,
+            fit_bonus=dict(fit_bonus or {}),
+            continuity_bonus=float(continuity_bonus),
+            workload=hours_taken,
+            time_limit=time_limit,
+        )
+        solution = dataclasses.replace(
+            solution, info={**solution.info, "fit_bonus_total": bonus_total}
+        )
     plan = _assemble(prep, solution, name, diagnosis, hours=hours, csm=csm)
     if attention != "flat" and plan.feasible:
         plan = redistribute_attention(plan, attention)
     return plan
 
+
+#: Roster and account labels a CSM can be matched on.
+MATCH_ATTRIBUTES = ("region", "language")
 
 #: Default relative gap when hours or a budget make the program a true MIP:
 #: closing the last 0.1% of a knapsack-like program can take orders of
@@ -432,6 +482,7 @@ def baseline_plan(
     values: Any = None,
     solver: object = None,
     require_specialist: bool | None = None,
+    match: Sequence[str] = (),
     name: str = "ARR-band baseline",
 ) -> Plan:
     """The practitioners' rule at the same headcount: ARR bands sized to capacity.
@@ -445,7 +496,7 @@ def baseline_plan(
 
     Parameters
     ----------
-    accounts, team, model, values, solver, require_specialist
+    accounts, team, model, values, solver, require_specialist, match
         As in :func:`plan`.
     name
         Label of the plan in comparisons.
@@ -466,7 +517,9 @@ def baseline_plan(
     >>> best.objective >= base.objective
     True
     """
-    prep = _prepare(accounts, team, model, values, require_specialist, solver=solver)
+    prep = _prepare(
+        accounts, team, model, values, require_specialist, solver=solver, match=tuple(match)
+    )
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
     if reasons:
         return _infeasible(prep, reasons, name)

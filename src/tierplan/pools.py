@@ -7,7 +7,7 @@ people (tech-touch) is one pool of unlimited capacity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,8 @@ class PoolSet:
         Yearly cost of the pool's CSMs.
     csm_pool
         Pool index of each CSM of the resolved roster.
+    attributes
+        Matched attributes of each pool (``""`` = any), by attribute name.
     """
 
     names: tuple[str, ...]
@@ -62,6 +64,7 @@ class PoolSet:
     hours: FloatArray
     cost: FloatArray
     csm_pool: IntArray
+    attributes: dict[str, npt.NDArray[np.object_]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -110,7 +113,7 @@ def pool_name(tier: str, vertical: str, human: bool) -> str:
     return f"{tier} {vertical or GENERALIST}"
 
 
-def build_pools(roster: pd.DataFrame, model: CoverageModel) -> PoolSet:
+def build_pools(roster: pd.DataFrame, model: CoverageModel, match: tuple[str, ...] = ()) -> PoolSet:
     """Group a resolved roster into pools.
 
     Parameters
@@ -119,6 +122,10 @@ def build_pools(roster: pd.DataFrame, model: CoverageModel) -> PoolSet:
         Output of :meth:`tierplan.Team.resolved`.
     model
         The coverage model.
+    match
+        CSM attributes (``"region"``, ``"language"``) that must match the
+        account's; CSMs that differ in them go to separate pools, so CSMs
+        inside a pool stay interchangeable and the pool program stays exact.
 
     Returns
     -------
@@ -126,56 +133,61 @@ def build_pools(roster: pd.DataFrame, model: CoverageModel) -> PoolSet:
         Pools in tier order; within a tier, specialists (by vertical) first,
         then generalists. Human tiers without CSMs have no pool.
     """
-    names: list[str] = []
-    tier_idx: list[int] = []
-    verticals: list[str] = []
-    human: list[bool] = []
-    capacity: list[float] = []
-    minimum: list[int] = []
-    headcount: list[int] = []
-    hours: list[float] = []
-    cost: list[float] = []
+    keys = ["vertical", *match]
+    rows: list[dict[str, object]] = []
     csm_pool = np.full(len(roster), -1, dtype=np.int64)
+    tier_index = roster["tier_index"].to_numpy()
     for t, tier in enumerate(model.tiers):
         if not tier.human:
-            names.append(pool_name(tier.name, "", False))
-            tier_idx.append(t)
-            verticals.append("")
-            human.append(False)
-            capacity.append(np.inf)
-            minimum.append(0)
-            headcount.append(0)
-            hours.append(0.0)
-            cost.append(0.0)
+            rows.append(
+                {
+                    "name": pool_name(tier.name, "", False),
+                    "tier": t,
+                    "human": False,
+                    "capacity": np.inf,
+                    "minimum": 0,
+                    "headcount": 0,
+                    "hours": 0.0,
+                    "cost": 0.0,
+                    **dict.fromkeys(keys, ""),
+                }
+            )
             continue
-        in_tier = roster["tier_index"].to_numpy() == t
-        tier_verticals = roster.loc[in_tier, "vertical"]
-        specialties = sorted(v for v in tier_verticals.unique() if v != "")
-        for vertical in [*specialties, ""]:
-            members = in_tier & (roster["vertical"].to_numpy() == vertical)
-            if not members.any():
-                continue
-            csm_pool[members] = len(names)
-            names.append(pool_name(tier.name, vertical, True))
-            tier_idx.append(t)
-            verticals.append(vertical)
-            human.append(True)
-            capacity.append(float(roster.loc[members, "max_accounts"].sum()))
-            minimum.append(int(roster.loc[members, "min_accounts"].sum()))
-            headcount.append(int(members.sum()))
-            hours.append(float(roster.loc[members, "hours"].sum()))
-            cost.append(float(roster.loc[members, "cost"].sum()))
+        in_tier = roster.loc[tier_index == t]
+        # Specialists (sorted by vertical) first, generalists last.
+        indices = in_tier.groupby(keys, sort=True).indices
+        groups = {(k if isinstance(k, tuple) else (k,)): v for k, v in indices.items()}
+        for group in sorted(groups, key=lambda g: (g[0] == "", *g)):
+            members = in_tier.index[groups[group]]
+            label = pool_name(tier.name, group[0], True)
+            extra = " ".join(v for v in group[1:] if v)
+            csm_pool[members] = len(rows)
+            rows.append(
+                {
+                    "name": f"{label} {extra}" if extra else label,
+                    "tier": t,
+                    "human": True,
+                    "capacity": float(roster.loc[members, "max_accounts"].sum()),
+                    "minimum": int(roster.loc[members, "min_accounts"].sum()),
+                    "headcount": len(members),
+                    "hours": float(roster.loc[members, "hours"].sum()),
+                    "cost": float(roster.loc[members, "cost"].sum()),
+                    **dict(zip(keys, group, strict=True)),
+                }
+            )
+    table = pd.DataFrame(rows)
     return PoolSet(
-        names=tuple(names),
-        tier=np.array(tier_idx, dtype=np.int64),
-        vertical=np.array(verticals, dtype=object),
-        human=np.array(human, dtype=bool),
-        capacity=np.array(capacity, dtype=np.float64),
-        minimum=np.array(minimum, dtype=np.int64),
-        headcount=np.array(headcount, dtype=np.int64),
-        hours=np.array(hours, dtype=np.float64),
-        cost=np.array(cost, dtype=np.float64),
+        names=tuple(table["name"].tolist()),
+        tier=table["tier"].to_numpy(dtype=np.int64),
+        vertical=table["vertical"].to_numpy(dtype=object),
+        human=table["human"].to_numpy(dtype=bool),
+        capacity=table["capacity"].to_numpy(dtype=np.float64),
+        minimum=table["minimum"].to_numpy(dtype=np.int64),
+        headcount=table["headcount"].to_numpy(dtype=np.int64),
+        hours=table["hours"].to_numpy(dtype=np.float64),
+        cost=table["cost"].to_numpy(dtype=np.float64),
         csm_pool=csm_pool,
+        attributes={key: table[key].to_numpy(dtype=object) for key in match},
     )
 
 
@@ -191,7 +203,9 @@ def eligibility(
     generalist pool takes any account, except, when the model sets
     ``require_specialist``, accounts whose vertical has specialists in that
     tier; a pinned account goes only to pools of its pinned tier; an account
-    whose value for a tier is ``-inf`` (user matrix) may not take it.
+    whose value for a tier is ``-inf`` (user matrix) may not take it; a pool
+    whose CSMs are matched on region or language takes only accounts with
+    the same label.
 
     Parameters
     ----------
@@ -222,6 +236,10 @@ def eligibility(
             covered = pools.vertical[same_tier].tolist()
             if covered:
                 elig[:, p] = ~pd.Series(vertical).isin(covered).to_numpy(dtype=bool)
+    for attribute, wanted in pools.attributes.items():
+        labels = getattr(accounts, attribute)
+        for q in np.flatnonzero(wanted != ""):
+            elig[:, q] &= labels == wanted[q]
     pinned = pd.notna(accounts.pinned_tier)
     if pinned.any():
         tier_of_pin = pd.Series(accounts.pinned_tier[pinned]).map(

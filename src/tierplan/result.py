@@ -134,7 +134,8 @@ class Plan:
         """One row per account, in the input's row order.
 
         Columns: ``account_id``, ``tier``, ``tier_label``, ``pool``,
-        ``csm_id`` (empty for tech-touch), ``vertical``, ``arr``,
+        ``csm_id`` (empty for tech-touch), ``vertical``, ``region``,
+        ``language``, ``arr``,
         ``potential``, ``risk``, ``pinned_tier``, ``attention_hours``,
         ``expected_impact``.
         """
@@ -153,6 +154,8 @@ class Plan:
                 "pool": pool_names[self.pool_choice],
                 "csm_id": csm_ids[self.csm_choice],
                 "vertical": acc.vertical,
+                "region": acc.region,
+                "language": acc.language,
                 "arr": acc.arr,
                 "potential": acc.potential,
                 "risk": acc.risk,
@@ -203,6 +206,46 @@ class Plan:
         )
         frame["hours_utilization"] = frame["attention_hours"] / frame["hours"]
         return frame
+
+    @cached_property
+    def balance(self) -> pd.DataFrame:
+        """How even the books are within each pool.
+
+        Columns: ``pool``, ``csms``, ``accounts_min``, ``accounts_max``,
+        ``arr_min``, ``arr_max``, ``arr_mean``, ``arr_spread`` (max / min),
+        ``arr_cv`` (coefficient of variation), ``hours_utilization_max``.
+        Balance never costs expected impact here: books are split after the
+        tiers are chosen, so these figures are the price of nothing.
+        """
+        books = self.books
+        grouped = books.groupby("pool", sort=False)
+        frame = grouped.agg(
+            csms=("csm_id", "size"),
+            accounts_min=("accounts", "min"),
+            accounts_max=("accounts", "max"),
+            arr_min=("arr", "min"),
+            arr_max=("arr", "max"),
+            arr_mean=("arr", "mean"),
+            arr_std=("arr", "std"),
+            hours_utilization_max=("hours_utilization", "max"),
+        ).reset_index()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["arr_spread"] = frame["arr_max"] / frame["arr_min"]
+            frame["arr_cv"] = frame["arr_std"].fillna(0.0) / frame["arr_mean"]
+        return frame.drop(columns="arr_std")[
+            [
+                "pool",
+                "csms",
+                "accounts_min",
+                "accounts_max",
+                "arr_min",
+                "arr_max",
+                "arr_mean",
+                "arr_spread",
+                "arr_cv",
+                "hours_utilization_max",
+            ]
+        ]
 
     @cached_property
     def tiers(self) -> pd.DataFrame:

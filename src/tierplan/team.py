@@ -55,6 +55,8 @@ class Team:
         roster
             DataFrame or CSV/Parquet path with columns ``csm_id`` (unique),
             ``tier`` and optionally ``vertical`` (empty = generalist),
+            ``region`` and ``language`` (empty = any; used by ``match`` and
+            ``fit_bonus`` in :func:`tierplan.plan`),
             ``max_accounts``, ``min_accounts``, ``hours`` (customer-facing
             hours per year) and ``cost`` (fully loaded yearly cost).
 
@@ -148,7 +150,8 @@ class Team:
         Returns
         -------
         pandas.DataFrame
-            Columns ``csm_id``, ``tier``, ``vertical``, ``max_accounts``,
+            Columns ``csm_id``, ``tier``, ``vertical``, ``region``,
+            ``language``, ``max_accounts``,
             ``min_accounts``, ``hours``, ``cost``, ``tier_index``.
 
         Raises
@@ -181,7 +184,7 @@ class Team:
             "hours": [model.tiers[k].csm_hours for k in tier_index],
             "cost": [model.tiers[k].csm_cost for k in tier_index],
         }
-        out = roster[["csm_id", "tier", "vertical"]].copy()
+        out = roster[["csm_id", "tier", "vertical", "region", "language"]].copy()
         for column, default in defaults.items():
             given = roster[column] if column in roster.columns else pd.Series(np.nan, roster.index)
             out[column] = given.fillna(pd.Series(default, index=roster.index, dtype=float))
@@ -236,11 +239,12 @@ def _validate_roster(roster: pd.DataFrame) -> pd.DataFrame:
         raise InputError("must not be empty", column="tier", ids=ids[no_tier].tolist())
     out = roster.copy().reset_index(drop=True)
     out["tier"] = out["tier"].astype(str)
-    if "vertical" in out.columns:
-        vertical = out["vertical"].astype("string").str.strip().fillna("")
-        out["vertical"] = vertical.astype(object)
-    else:
-        out["vertical"] = ""
+    for column in ("vertical", "region", "language"):
+        if column in out.columns:
+            label = out[column].astype("string").str.strip().fillna("")
+            out[column] = label.astype(object)
+        else:
+            out[column] = ""
     for column in _OPTIONAL:
         if column not in out.columns:
             continue
