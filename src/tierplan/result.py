@@ -117,6 +117,24 @@ class Plan:
         out[ok] = self.value[idx[ok], self.tier_choice[ok]]
         return out
 
+    @cached_property
+    def outcomes(self) -> dict[str, FloatArray]:
+        """Expected retained ARR and expansion per account under the plan's attention.
+
+        With attention ``h``: churn probability ``risk · (1 − save_max · f(h/k))``,
+        retained ARR ``arr · (1 − churn)``, expansion ``potential · conv_max ·
+        f(h/k)`` (the same response curve as the value matrix).
+        """
+        from tierplan.impact import attention_scale, saturation
+
+        acc, response = self.accounts_data, self.model.response
+        reach = saturation(np.nan_to_num(self.attention), attention_scale(acc, response))
+        churn = acc.risk * (1.0 - response.save_max * reach)
+        return {
+            "expected_retained_arr": acc.arr * (1.0 - churn),
+            "expected_expansion": acc.potential * response.conv_max * reach,
+        }
+
     # -- tables ---------------------------------------------------------------
     @cached_property
     def values(self) -> pd.DataFrame:
@@ -137,7 +155,8 @@ class Plan:
         ``csm_id`` (empty for tech-touch), ``vertical``, ``region``,
         ``language``, ``arr``,
         ``potential``, ``risk``, ``pinned_tier``, ``attention_hours``,
-        ``expected_impact``.
+        ``expected_impact``, ``expected_retained_arr``,
+        ``expected_expansion``.
         """
         acc = self.accounts_data
         tiers = self.model.tiers
@@ -162,6 +181,7 @@ class Plan:
                 "pinned_tier": acc.pinned_tier,
                 "attention_hours": np.where(ok, self.attention, np.nan),
                 "expected_impact": self._impact,
+                **self.outcomes,
             }
         )
         inverse = np.argsort(acc.order)
@@ -253,7 +273,9 @@ class Plan:
 
         Columns: ``tier``, ``label``, ``accounts``, ``share_of_accounts``,
         ``arr``, ``share_of_arr``, ``headcount``, ``accounts_per_csm``,
-        ``arr_per_csm``, ``cost``, ``expected_impact``, ``impact_per_cost``.
+        ``arr_per_csm``, ``cost``, ``expected_impact``, ``impact_per_cost``,
+        ``expected_expansion``, ``expected_nrr`` (expected retained ARR plus
+        expansion over current ARR).
         """
         n_tiers = len(self.model.tiers)
         ok = self.tier_choice >= 0
@@ -262,6 +284,12 @@ class Plan:
         counts = np.bincount(t, minlength=n_tiers)
         arr = np.bincount(t, weights=acc.arr[ok], minlength=n_tiers)
         impact = np.bincount(t, weights=self._impact[ok], minlength=n_tiers)
+        retained = np.bincount(
+            t, weights=self.outcomes["expected_retained_arr"][ok], minlength=n_tiers
+        )
+        expansion = np.bincount(
+            t, weights=self.outcomes["expected_expansion"][ok], minlength=n_tiers
+        )
         tier_idx = self.roster["tier_index"].to_numpy(dtype=np.int64)
         headcount = np.bincount(tier_idx, minlength=n_tiers)
         cost = np.bincount(tier_idx, weights=self.roster["cost"].to_numpy(), minlength=n_tiers)
@@ -280,6 +308,8 @@ class Plan:
                     "cost": cost,
                     "expected_impact": impact,
                     "impact_per_cost": np.where(cost > 0, impact / cost, np.nan),
+                    "expected_expansion": expansion,
+                    "expected_nrr": np.where(arr > 0, (retained + expansion) / arr, np.nan),
                 }
             )
         return frame
@@ -332,6 +362,14 @@ class Plan:
             f"  {acc.n:,} accounts, {_money(acc.arr.sum())} ARR, {len(self.roster):,} CSMs"
         )
         lines.append(f"  expected NRR impact of attention: {_money(self.objective)} per year")
+        retained = float(self.outcomes["expected_retained_arr"].sum())
+        expansion = float(self.outcomes["expected_expansion"].sum())
+        total_arr = float(acc.arr.sum())
+        if total_arr > 0:
+            lines.append(
+                f"  expected NRR {(retained + expansion) / total_arr:.1%} "
+                f"(retained {_money(retained)}, expansion {_money(expansion)})"
+            )
         if self.status == "time_limit":
             lines.append(
                 f"  stopped at the time limit: within {self.gap:.2%} of the best possible "
