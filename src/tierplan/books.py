@@ -52,11 +52,46 @@ def _slot_order(caps: IntArray, mins: IntArray) -> IntArray:
     return np.asarray(owner[order], dtype=np.int64)
 
 
+def _keep_current(
+    members: IntArray,
+    slots: IntArray,
+    csms: IntArray,
+    caps_all: IntArray,
+    arr: FloatArray,
+    current: IntArray,
+    csm: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Keep accounts with their current CSM; return who and which slots are left."""
+    position = np.searchsorted(csms, current[members])
+    inside = (position < csms.shape[0]) & (
+        csms[np.minimum(position, csms.shape[0] - 1)] == current[members]
+    )
+    if not inside.any():
+        return members, slots
+    stayers, where = members[inside], position[inside]
+    order = np.lexsort((stayers, -arr[stayers], where))
+    stayers, where = stayers[order], where[order]
+    rank = np.arange(where.shape[0]) - np.searchsorted(where, where)
+    keep = rank < caps_all[csms][where]
+    csm[stayers[keep]] = csms[where[keep]]
+    kept = np.bincount(where[keep], minlength=csms.shape[0])
+    # Drop each CSM's first `kept` places from the filling order.
+    slot_order = np.argsort(slots, kind="stable")
+    occurrence = np.empty_like(slots)
+    occurrence[slot_order] = np.arange(slots.shape[0]) - np.searchsorted(
+        slots[slot_order], slots[slot_order]
+    )
+    left = slots[occurrence >= kept[slots]]
+    rest = np.setdiff1d(members, stayers[keep], assume_unique=True)
+    return rest, left
+
+
 def split_books(
     pool_choice: IntArray,
     arr: FloatArray,
     pools: PoolSet,
     roster: pd.DataFrame,
+    current: IntArray | None = None,
 ) -> IntArray:
     """Give every account of a human pool to one of the pool's CSMs.
 
@@ -70,6 +105,10 @@ def split_books(
         The pools.
     roster
         Resolved roster (``max_accounts``, ``min_accounts``).
+    current
+        Roster row of each account's current CSM (``-1`` for none). Accounts
+        whose current CSM is in their pool stay with them while the CSM's cap
+        allows (largest ARR first); only the rest are dealt.
 
     Returns
     -------
@@ -95,6 +134,8 @@ def split_books(
                 f"pool {pools.names[p]} holds {members.shape[0]} accounts for "
                 f"{slots.shape[0]} book places"
             )
+        if current is not None:
+            members, slots = _keep_current(members, slots, csms, caps_all, arr, current, csm)
         # Largest ARR first; ties by canonical account order for determinism.
         by_arr = members[np.lexsort((members, -arr[members]))]
         csm[by_arr] = csms[slots[: by_arr.shape[0]]]

@@ -39,12 +39,23 @@ class SideRow:
         Per-pool factor (e.g. the tier's hours; 0 where the row does not apply).
     upper
         The limit.
+    pair_coef
+        Optional full coefficient matrix (accounts × pools) for rows that
+        do not factor (a move budget depends on the account's current tier
+        and the pool's tier together); overrides the two factors.
     """
 
     name: str
     account_coef: FloatArray
     pool_coef: FloatArray
     upper: float
+    pair_coef: FloatArray | None = None
+
+    def matrix(self) -> FloatArray:
+        """Coefficient of every (account, pool) pair (accounts × pools)."""
+        if self.pair_coef is not None:
+            return self.pair_coef
+        return np.asarray(self.account_coef[:, None] * self.pool_coef[None, :])
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,7 +139,11 @@ def build_pool_program(
     data = [np.ones(m), np.ones(cap_cols.shape[0])]
     first_side = n + capped.shape[0]
     for k, row in enumerate(side):
-        coef = row.account_coef[account] * row.pool_coef[pool]
+        coef = (
+            row.pair_coef[account, pool]
+            if row.pair_coef is not None
+            else row.account_coef[account] * row.pool_coef[pool]
+        )
         nz = np.flatnonzero(coef)
         rows.append(np.full(nz.shape[0], first_side + k))
         cols.append(nz)

@@ -48,6 +48,21 @@ class _Prepared:
     clock: _Clock
 
     @property
+    def current_csm(self) -> IntArray:
+        """Roster row of each account's current CSM, ``-1`` when none or gone."""
+        rows = pd.Index(self.roster["csm_id"]).get_indexer(
+            pd.Index(self.accounts.current_csm.astype(object))
+        )
+        return np.asarray(rows, dtype=np.int64)
+
+    @property
+    def current_tier(self) -> IntArray:
+        """Tier index of each account's current tier, ``-1`` when none."""
+        names = {name: k for k, name in enumerate(self.model.tier_names)}
+        tiers = pd.Series(self.accounts.current_tier).map(names)
+        return np.asarray(tiers.fillna(-1).to_numpy(), dtype=np.int64)
+
+    @property
     def workload(self) -> FloatArray:
         """Hours each account takes in each tier: the tier's hours × (1 + complexity)."""
         hours = np.array([t.attention_hours for t in self.model.tiers])
@@ -144,8 +159,7 @@ def _side_diagnosis(prep: _Prepared, side: tuple[SideRow, ...]) -> list[str]:
     reasons = []
     elig = prep.eligible
     for row in side:
-        coef = row.account_coef[:, None] * row.pool_coef[None, :]
-        least = np.where(elig, coef, np.inf).min(axis=1)
+        least = np.where(elig, row.matrix(), np.inf).min(axis=1)
         need = float(least.sum())
         if need > row.upper * (1 + 1e-9):
             if row.name == "coverage budget":
@@ -182,7 +196,7 @@ def _assemble(
     )
     if csm is None:
         csm = (
-            split_books(choice, prep.accounts.arr, prep.pools, prep.roster)
+            split_books(choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm)
             if solution.status != "infeasible" and ok.all()
             else np.full(n, -1, dtype=np.int64)
         )
@@ -241,6 +255,8 @@ def plan(
     match: Sequence[str] = (),
     fit_bonus: Mapping[str, float] | None = None,
     continuity_bonus: float = 0.0,
+    move_penalty: float = 0.0,
+    max_moves: int | None = None,
     verbose: bool = False,
     name: str = "optimized",
 ) -> Plan:
@@ -307,6 +323,14 @@ def plan(
         pool (books are then assigned exactly per pool), not its tier.
     continuity_bonus
         Value of keeping an account with its ``current_csm`` within a pool.
+        Even without it, accounts stay with their current CSM when that CSM
+        is in their pool and has room.
+    move_penalty
+        Expected impact a tier change must beat (per moved account) when the
+        accounts have a ``current_tier``; 0 by default, yet a re-plan of
+        unchanged data still moves nothing (ties go to staying).
+    max_moves
+        At most this many accounts change tier (a side constraint: MIP path).
     verbose
         Show the solver log.
     name
@@ -360,12 +384,36 @@ def plan(
     ):
         raise ConfigError(f"budget: must be a number >= 0, got {budget!r}")
     side = _side_rows(prep, hours, budget)
+    current_tier = prep.current_tier
+    if max_moves is not None:
+        if isinstance(max_moves, bool) or not isinstance(max_moves, int) or max_moves < 0:
+            raise ConfigError(f"max_moves: must be a whole number >= 0, got {max_moves!r}")
+        moving = (current_tier[:, None] >= 0) & (prep.pools.tier[None, :] != current_tier[:, None])
+        side = (
+            *side,
+            SideRow(
+                "moves between tiers",
+                np.ones(prep.accounts.n),
+                np.ones(len(prep.pools)),
+                float(max_moves),
+                pair_coef=moving.astype(np.float64),
+            ),
+        )
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
     reasons += _side_diagnosis(prep, side)
     prep.clock.lap("diagnose")
     if reasons:
         return _infeasible(prep, reasons, name)
     pool_values = np.where(prep.eligible, prep.value[:, prep.pools.tier], 0.0)
+    adjusted = (current_tier >= 0).any()
+    if adjusted:
+        # Continuity: an account stays in its current tier unless moving it
+        # pays more than the move penalty; a tiny stay bonus breaks exact
+        # ties toward staying, so a re-plan of unchanged data moves nothing.
+        finite = np.abs(pool_values[prep.eligible])
+        stay = _STAY_BONUS * max(1.0, float(finite.max()) if finite.size else 1.0)
+        moves = (current_tier[:, None] >= 0) & (prep.pools.tier[None, :] != current_tier[:, None])
+        pool_values = pool_values - moves * (float(move_penalty) + stay)
 
     if side and mip_gap is None:
         mip_gap = SIDE_MIP_GAP
@@ -391,7 +439,7 @@ def plan(
         for _ in range(_PACKING_ROUNDS):
             choice = solution.choice
             workload = prep.workload[np.arange(prep.accounts.n), prep.pools.tier[choice]]
-            csm = split_books(choice, prep.accounts.arr, prep.pools, prep.roster)
+            csm = split_books(choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm)
             csm, failed = fit_books_to_hours(
                 choice, csm, workload, prep.pools, prep.roster, time_limit=time_limit
             )
@@ -412,7 +460,9 @@ def plan(
             if not (solution.choice >= 0).all():
                 break
         if csm is None and (solution.choice >= 0).all():
-            csm = split_books(solution.choice, prep.accounts.arr, prep.pools, prep.roster)
+            csm = split_books(
+                solution.choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm
+            )
         if solution.status != "infeasible" and math.isfinite(solution.objective):
             gap = relative_gap(solution.objective, bound)
             status = solution.status if gap <= (mip_gap or DEFAULT_MIP_GAP) else "time_limit"
@@ -429,12 +479,24 @@ def plan(
         ]
     elif solution.status == "time_limit" and not (solution.choice >= 0).all():
         diagnosis = ["the time limit ran out before any plan was found; allow more time"]
+    if adjusted and (solution.choice >= 0).all():
+        # Report expected impact, not the penalized objective.
+        real = float(prep.value[np.arange(prep.accounts.n), prep.pools.tier[solution.choice]].sum())
+        shift = solution.objective - real
+        solution = dataclasses.replace(
+            solution,
+            objective=real,
+            bound=max(real, solution.bound - shift),
+            info={**solution.info, "penalized_objective": solution.objective},
+        )
     bonus_total = 0.0
     if (fit_bonus or continuity_bonus) and (solution.choice >= 0).all():
         base = (
             csm
             if csm is not None
-            else split_books(solution.choice, prep.accounts.arr, prep.pools, prep.roster)
+            else split_books(
+                solution.choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm
+            )
         )
         hours_taken = (
             prep.workload[np.arange(prep.accounts.n), prep.pools.tier[solution.choice]]
@@ -460,6 +522,10 @@ def plan(
         plan = redistribute_attention(plan, attention)
     return plan
 
+
+#: Stay bonus, relative to the largest value, that breaks ties toward the
+#: current tier: small enough to never trade real impact for it.
+_STAY_BONUS = 1e-9
 
 #: Roster and account labels a CSM can be matched on.
 MATCH_ATTRIBUTES = ("region", "language")

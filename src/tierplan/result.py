@@ -7,6 +7,7 @@ access: ``assignments``, ``books``, ``tiers``, ``cut_points``, ``values``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +20,7 @@ import pandas as pd
 from tierplan.accounts import Accounts
 from tierplan.config import CoverageModel
 from tierplan.cutpoints import cut_points
+from tierplan.errors import InputError
 from tierplan.mip import SolveStatus
 from tierplan.pools import PoolSet
 
@@ -228,6 +230,97 @@ class Plan:
         return frame
 
     @cached_property
+    def moves(self) -> pd.DataFrame:
+        """Accounts whose tier or CSM changed from ``current_tier`` / ``current_csm``.
+
+        Columns: ``account_id``, ``move`` (promotion, demotion, new owner),
+        ``from_tier``, ``to_tier``, ``from_csm``, ``to_csm``, ``arr``,
+        ``potential``, ``risk``, ``impact_change``, ``reason``.
+        """
+        from tierplan.moves import moves_table
+
+        return moves_table(self)
+
+    def moves_to_csv(self, path: str | Path) -> Path:
+        """Write the moves as a CRM import: ``account_id``, ``new_owner``, ``new_segment``.
+
+        Parameters
+        ----------
+        path
+            Output file.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        out = Path(path)
+        moves = self.moves
+        pd.DataFrame(
+            {
+                "account_id": moves["account_id"],
+                "new_owner": moves["to_csm"],
+                "new_segment": moves["to_tier"],
+            }
+        ).to_csv(out, index=False)
+        return out
+
+    def reassign(
+        self,
+        departing: Sequence[str] = (),
+        joining: pd.DataFrame | None = None,
+        **options: Any,
+    ) -> Plan:
+        """Re-plan after CSMs leave or join, moving as little as possible.
+
+        This plan becomes the current state: accounts keep their tier and
+        CSM unless the departure forces a move, and the departing CSMs'
+        accounts spread over the CSMs with room in their pool (by balance,
+        not to one person).
+
+        Parameters
+        ----------
+        departing
+            ``csm_id`` of the CSMs who leave.
+        joining
+            Roster rows of CSMs who join (``csm_id``, ``tier``, ...).
+        **options
+            Passed to :func:`tierplan.plan` (e.g. ``move_penalty``).
+
+        Returns
+        -------
+        Plan
+            The new plan; ``moves`` lists who moved and why.
+        """
+        from tierplan.planner import plan as make_plan
+        from tierplan.team import Team
+
+        unknown = sorted(set(departing) - set(self.roster["csm_id"]))
+        if unknown:
+            raise InputError("departing CSMs are not on the roster", column="csm_id", ids=unknown)
+        keep = ~self.roster["csm_id"].isin(list(departing))
+        columns = [
+            "csm_id",
+            "tier",
+            "vertical",
+            "region",
+            "language",
+            "max_accounts",
+            "min_accounts",
+            "hours",
+            "cost",
+        ]
+        roster = self.roster.loc[keep, columns]
+        if joining is not None:
+            roster = pd.concat([roster, joining], ignore_index=True)
+        accounts = self.accounts_data.frame.copy()
+        current = self.assignments
+        accounts["current_tier"] = current["tier"].to_numpy()
+        accounts["current_csm"] = current["csm_id"].to_numpy()
+        options.setdefault("name", f"{self.name} (reassigned)")
+        return make_plan(accounts, Team.from_roster(roster), self.model, **options)
+
+    @cached_property
     def balance(self) -> pd.DataFrame:
         """How even the books are within each pool.
 
@@ -383,6 +476,16 @@ class Plan:
                 f"  attention spread by {self.attention_policy}: {_money(spread)} expected impact, "
                 f"{_money(abs(change))} {'more' if change >= 0 else 'less'} than every account "
                 "at its tier's standard hours"
+            )
+        if (
+            pd.notna(self.accounts_data.current_tier).any()
+            or pd.notna(self.accounts_data.current_csm).any()
+        ):
+            counts = self.moves["move"].value_counts()
+            lines.append(
+                f"  moves from the current state: {int(counts.get('promotion', 0)):,} promotions, "
+                f"{int(counts.get('demotion', 0)):,} demotions, "
+                f"{int(counts.get('new owner', 0)):,} new owners"
             )
         method = self.solver_info.get("method")
         if method:
