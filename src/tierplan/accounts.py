@@ -21,7 +21,7 @@ import pandas as pd
 
 from tierplan.errors import InputError
 
-__all__ = ["ACCOUNT_COLUMNS", "Accounts", "load_accounts", "read_table"]
+__all__ = ["ACCOUNT_COLUMNS", "Accounts", "load_accounts", "read_table", "require_columns"]
 
 #: Optional numeric columns, their default and the rule they obey.
 ACCOUNT_COLUMNS: dict[str, tuple[float, str]] = {
@@ -136,6 +136,24 @@ def read_table(source: Any, *, what: str) -> pd.DataFrame:
     )
 
 
+def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """Raise an :class:`InputError` naming the required columns a frame lacks.
+
+    Parameters
+    ----------
+    frame
+        The table.
+    columns
+        Required column names.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"required column(s) missing: {missing}; got columns {list(frame.columns)}",
+            column=missing[0],
+        )
+
+
 def _ids_where(ids: pd.Series, mask: npt.NDArray[np.bool_]) -> list[object]:
     return list(ids[mask].tolist())
 
@@ -233,12 +251,7 @@ def load_accounts(
         Naming the column, the offending ids and the rule.
     """
     frame = read_table(source, what="accounts")
-    missing = [c for c in ("account_id", "arr") if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"required column(s) missing: {missing}; got columns {list(frame.columns)}",
-            column=missing[0],
-        )
+    require_columns(frame, ("account_id", "arr"))
     raw_ids = frame["account_id"]
     null_ids = raw_ids.isna().to_numpy()
     if null_ids.any():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tierplan.accounts import read_table
+from tierplan.accounts import read_table, require_columns
 from tierplan.config import CoverageModel
 from tierplan.errors import ConfigError, InputError
 
@@ -218,12 +218,7 @@ def _check_count(value: object, field: str) -> None:
 def _validate_roster(roster: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(roster, pd.DataFrame):
         raise InputError(f"roster must be a DataFrame, got {type(roster).__name__}")
-    missing = [c for c in ("csm_id", "tier") if c not in roster.columns]
-    if missing:
-        raise InputError(
-            f"required column(s) missing: {missing}; got columns {list(roster.columns)}",
-            column=missing[0],
-        )
+    require_columns(roster, ("csm_id", "tier"))
     ids = roster["csm_id"]
     if ids.isna().any():
         raise InputError("must not be empty", column="csm_id")
