@@ -488,7 +488,10 @@ def test_continuity_bonus_keeps_current_csm(fit_case):
     plain = tp.plan(shuffled, team)
     kept = tp.plan(shuffled, team, continuity_bonus=1_000)
     same = lambda p: (p.assignments["csm_id"] == shuffled["current_csm"]).sum()  # noqa: E731
-    assert same(kept) > same(plain)
+    # Books keep the current CSM by default where that CSM is in the pool;
+    # the bonus never keeps fewer.
+    assert same(plain) > 0.5 * shuffled["current_csm"].notna().sum()
+    assert same(kept) >= same(plain)
     check_plan(kept, accounts, team)
 
 

@@ -21,6 +21,15 @@ from tierplan.errors import ConfigError, InputError, SolverError, TierplanError
 from tierplan.impact import value_matrix
 from tierplan.planner import baseline_plan, plan
 from tierplan.result import Plan
+from tierplan.sizing import (
+    Sizing,
+    frontier,
+    headcount_grid,
+    plot_frontier,
+    simulate_outcomes,
+    size_team,
+    team_from_headcount,
+)
 from tierplan.synthetic import sample_accounts, sample_team, synthetic_accounts
 from tierplan.team import Team
 
@@ -35,6 +44,7 @@ __all__ = [
     "InputError",
     "Plan",
     "Response",
+    "Sizing",
     "SolverError",
     "Team",
     "Tier",
@@ -44,10 +54,16 @@ __all__ = [
     "assign_books",
     "attention_gain",
     "baseline_plan",
+    "frontier",
+    "headcount_grid",
     "load_accounts",
     "plan",
+    "plot_frontier",
     "sample_accounts",
     "sample_team",
+    "simulate_outcomes",
+    "size_team",
     "synthetic_accounts",
+    "team_from_headcount",
     "value_matrix",
 ]

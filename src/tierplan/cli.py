@@ -1,20 +1,121 @@
-"""Command line: ``tierplan demo`` and ``tierplan plan ACCOUNTS --team TEAM -o OUT``."""
+"""Command line: ``tierplan demo``, ``tierplan plan`` and ``tierplan size``.
+
+``tierplan plan ACCOUNTS --team TEAM -o OUT`` plans coverage for a team;
+``tierplan size ACCOUNTS --target-expansion 2.5M --cost tier1=180k ... -o frontier.csv``
+finds the cheapest team that reaches a target.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tierplan.errors import ConfigError, TierplanError
 from tierplan.planner import baseline_plan, plan
 from tierplan.result import Plan, _money
+from tierplan.sizing import frontier, headcount_grid, size_team
 from tierplan.synthetic import sample_accounts, sample_team
 from tierplan.team import Team
 
-__all__ = ["main", "parse_headcount"]
+__all__ = ["main", "parse_amount", "parse_headcount", "parse_pool_values"]
+
+_AMOUNT = re.compile(r"^(?P<number>[0-9]*\.?[0-9]+)(?P<unit>[kmb]?)$", re.IGNORECASE)
+_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def parse_amount(text: str, what: str = "amount") -> float:
+    """Read a money amount such as ``"2.5M"``, ``"180k"``, ``"$250,000"`` or ``"1.2B"``.
+
+    Parameters
+    ----------
+    text
+        The amount; ``$``, thousands separators and spaces are ignored,
+        suffixes ``k``, ``M`` and ``B`` (any case) scale it.
+    what
+        What the amount is, for the error message.
+
+    Returns
+    -------
+    float
+        The amount.
+
+    Raises
+    ------
+    ConfigError
+        If the text is not an amount.
+
+    Examples
+    --------
+    >>> parse_amount("2.5M"), parse_amount("180k"), parse_amount("$1,250,000")
+    (2500000.0, 180000.0, 1250000.0)
+    """
+    cleaned = re.sub(r"[\s$,_]", "", str(text))
+    match = _AMOUNT.match(cleaned)
+    if not match:
+        raise ConfigError(f"{what}: cannot read '{text}'; write e.g. 2.5M, 180k or 250000")
+    return float(match["number"]) * _UNITS[match["unit"].lower()]
+
+
+def parse_pool_values(spec: str | Sequence[str], what: str) -> dict[str, str]:
+    """Split ``"tier1=4,tier2=2"`` (or several such strings) into pool → text.
+
+    Parameters
+    ----------
+    spec
+        One string or several (a repeated option), each a comma-separated
+        list of ``pool=value``; a pool is ``tier`` or ``tier.vertical``.
+    what
+        The option, for error messages.
+
+    Returns
+    -------
+    dict
+        Pool key to the value's text, in order.
+
+    Examples
+    --------
+    >>> parse_pool_values(["tier1=180k", "tier2=150k,tier1.finance=185k"], "--cost")
+    {'tier1': '180k', 'tier2': '150k', 'tier1.finance': '185k'}
+    """
+    items = [spec] if isinstance(spec, str) else list(spec)
+    out: dict[str, str] = {}
+    for part in (p.strip() for chunk in items for p in chunk.split(",")):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(
+                f"{what}: cannot read '{part}'; write pool=value, e.g. tier1=4 or tier1.finance=2"
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _counts(spec: str, what: str) -> dict[str, int]:
+    out = {}
+    for key, value in parse_pool_values(spec, what).items():
+        if not value.isdigit():
+            raise ConfigError(f"{what}: '{key}={value}' is not a whole number of CSMs")
+        out[key] = int(value)
+    return out
+
+
+def _nrr(text: str) -> float:
+    cleaned = text.strip()
+    try:
+        if cleaned.endswith("%"):
+            return float(cleaned[:-1]) / 100.0
+        value = float(cleaned)
+    except ValueError:
+        raise ConfigError(f"--target-nrr: cannot read '{text}'; write 105% or 1.05") from None
+    if value > 3:
+        raise ConfigError(f"--target-nrr: {text} looks like a percentage; write {text}% or a ratio")
+    return value
 
 
 def parse_headcount(spec: str) -> Team:
@@ -108,6 +209,52 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(args: argparse.Namespace) -> int:
+    if args.target_expansion is None and args.target_nrr is None:
+        raise ConfigError("size: give --target-expansion, --target-nrr or both")
+    costs = {
+        key: parse_amount(value, f"--cost {key}")
+        for key, value in parse_pool_values(args.cost, "--cost").items()
+    }
+    max_headcount: int | dict[str, int] | None = None
+    if args.max_headcount:
+        text = args.max_headcount.strip()
+        max_headcount = int(text) if text.isdigit() else _counts(text, "--max-headcount")
+    options: dict[str, Any] = {"require_specialist": True} if args.require_specialist else {}
+    sizing = size_team(
+        args.accounts,
+        target_expansion=(
+            None
+            if args.target_expansion is None
+            else parse_amount(args.target_expansion, "--target-expansion")
+        ),
+        target_nrr=None if args.target_nrr is None else _nrr(args.target_nrr),
+        costs=costs,
+        current=_counts(args.current, "--current") if args.current else None,
+        confidence=args.confidence,
+        max_headcount=max_headcount,
+        samples=args.samples,
+        seed=args.seed,
+        solver=args.solver,
+        **options,
+    )
+    print(sizing.summary())
+    if args.output:
+        ranges = {k: range(max(0, n - 1), n + 2) for k, n in sizing.headcount.items()}
+        table = frontier(
+            sizing.plan.accounts_data,
+            headcount_grid(ranges),
+            sizing.plan.model,
+            costs=costs,
+            progress=False,
+            solver=args.solver,
+            **options,
+        )
+        table.to_csv(args.output, index=False)
+        print(f"\nFrontier of {len(table)} headcounts around the answer written to {args.output}")
+    return 0 if sizing.feasible else 3
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tierplan`` command.
 
@@ -145,6 +292,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline", action="store_true", help="also report the gain over the ARR-band rule"
     )
     run.set_defaults(func=_plan)
+
+    size = sub.add_parser(
+        "size",
+        help="the cheapest headcount per pool that reaches an expansion or NRR target",
+        description="Find the cheapest whole number of CSMs per pool (the pools you give a "
+        "cost for) whose plan reaches the target; print the hiring plan and, with -o, write "
+        "a frontier of headcounts around the answer.",
+    )
+    size.add_argument("accounts", help="accounts CSV or Parquet file")
+    size.add_argument("--target-expansion", help="expansion ARR per year, e.g. 2.5M")
+    size.add_argument("--target-nrr", help="NRR, e.g. 105%% or 1.05")
+    size.add_argument(
+        "--cost",
+        action="append",
+        required=True,
+        help="fully loaded yearly cost of one CSM per pool, e.g. tier1=180k (repeat, or "
+        "comma-separate; tier.vertical for specialists, e.g. tier1.finance=185k)",
+    )
+    size.add_argument("--current", help="current headcount, e.g. tier1=4,tier2=2")
+    size.add_argument(
+        "--confidence", type=float, help="probability with which to meet the target, e.g. 0.8"
+    )
+    size.add_argument("--samples", type=int, default=500, help="simulated years (--confidence)")
+    size.add_argument("--seed", type=int, default=0, help="seed of the simulation")
+    size.add_argument("--max-headcount", help="most CSMs per pool: N for all, or tier1=30,tier2=10")
+    size.add_argument(
+        "--require-specialist",
+        action="store_true",
+        help="a vertical's accounts must go to its specialists where a tier has them",
+    )
+    size.add_argument("--solver", default=None, help="cbc or highs (default: exact network path)")
+    size.add_argument("-o", "--output", help="write a frontier around the answer to this CSV")
+    size.set_defaults(func=_size)
     return parser
 
 
@@ -160,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         Exit code: 0 done, 1 bad input, 2 bad command line (argparse),
-        3 no plan fits the team.
+        3 no plan fits the team (``plan``) or the target is out of reach (``size``).
     """
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -298,8 +298,8 @@ def plan(
         no longer a pure transportation problem: it is solved as a MIP (LP
         relaxation, repair of split accounts, full MIP only if needed) and
         ``plan.gap`` is measured against the proven bound; ``status`` is
-        ``"optimal"`` once the gap is within ``mip_gap`` (default 0.1% with
-        hours or a budget, 1e-6 otherwise).
+        ``"optimal"`` once the gap is within ``mip_gap`` (default 0.01% with
+        hours, a budget or a move limit; 1e-6 otherwise).
     budget
         Coverage budget: the sum over accounts of their tier's
         ``account_cost`` may not exceed it.
@@ -530,10 +530,10 @@ _STAY_BONUS = 1e-9
 #: Roster and account labels a CSM can be matched on.
 MATCH_ATTRIBUTES = ("region", "language")
 
-#: Default relative gap when hours or a budget make the program a true MIP:
-#: closing the last 0.1% of a knapsack-like program can take orders of
-#: magnitude longer than finding a plan within it.
-SIDE_MIP_GAP = 1e-3
+#: Default relative gap when hours, a budget or a move limit make the program
+#: a true MIP: closing the last hundredth of a percent of a knapsack-like
+#: program can take orders of magnitude longer than reaching it.
+SIDE_MIP_GAP = 1e-4
 
 #: How many times pools whose accounts do not pack into CSM hours are
 #: tightened and the pool program re-solved.

@@ -20,7 +20,7 @@ import pandas as pd
 from tierplan.accounts import Accounts
 from tierplan.config import CoverageModel
 from tierplan.cutpoints import cut_points
-from tierplan.errors import InputError
+from tierplan.errors import ConfigError, InputError
 from tierplan.mip import SolveStatus
 from tierplan.pools import PoolSet
 
@@ -525,7 +525,8 @@ class Plan:
             lines.append("Books")
             for pool, group in books.groupby("pool", sort=False):
                 lines.append(
-                    f"  {pool}: {len(group)} CSMs, {group['accounts'].min()}–"
+                    f"  {pool}: {len(group)} CSM{'' if len(group) == 1 else 's'}, "
+                    f"{group['accounts'].min()}–"
                     f"{group['accounts'].max()} accounts per book "
                     f"(cap {group['max_accounts'].max()}), ARR per book "
                     f"{_money(group['arr'].min())}–{_money(group['arr'].max())}"
@@ -587,6 +588,88 @@ class Plan:
         frame.loc[["accounts in another tier", "accounts with another CSM"], "difference"] = np.nan
         frame.index.name = "metric"
         return frame
+
+    def explain(self, account_id: object) -> Any:
+        """Why an account sits in its tier, and what would move it.
+
+        Parameters
+        ----------
+        account_id
+            The account.
+
+        Returns
+        -------
+        tierplan.explain.AccountExplanation
+            Values per tier, the runner-up, the tier's marginal account and
+            the ARR or whitespace at which the account would change tier.
+        """
+        from tierplan.explain import explain
+
+        return explain(self, account_id)
+
+    def to_excel(self, path: str | Path, *, baseline: Plan | None = None) -> Path:
+        """Write an Excel workbook (summary, tiers, cut points, assignments, books).
+
+        Parameters
+        ----------
+        path
+            Output ``.xlsx`` file.
+        baseline
+            Optional plan to add a comparison sheet for.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        from tierplan.reports import to_excel
+
+        return to_excel(self, path, baseline=baseline)
+
+    def to_html(self, path: str | Path, *, baseline: Plan | None = None) -> Path:
+        """Write one self-contained HTML report with tables and charts.
+
+        Parameters
+        ----------
+        path
+            Output ``.html`` file.
+        baseline
+            Optional plan to compare against.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        from tierplan.reports import to_html
+
+        return to_html(self, path, baseline=baseline)
+
+    def plot(self, kind: str = "quadrant", other: Plan | None = None) -> Any:
+        """A matplotlib figure of the plan (never shown, returned).
+
+        Parameters
+        ----------
+        kind
+            ``"quadrant"`` (ARR × whitespace with the cut lines), ``"books"``
+            (accounts and hours per CSM) or ``"compare"`` (needs ``other``).
+        other
+            The plan to compare with.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure.
+        """
+        from tierplan import plots
+
+        if kind == "compare":
+            if other is None:
+                raise ConfigError("plot: kind='compare' needs other=")
+            return plots.compare(self, other)
+        if kind not in {"quadrant", "books"}:
+            raise ConfigError(f"plot: unknown kind {kind!r}; use quadrant, books or compare")
+        return getattr(plots, kind)(self)
 
     def to_csv(self, path: str | Path) -> Path:
         """Write the assignment table as CSV (the file a CRM import takes).
