@@ -95,8 +95,8 @@ def moves_table(plan: Plan) -> pd.DataFrame:
         }
     )
     frame["reason"] = _reasons(plan, frame, promotion, demotion)
-    inverse = np.argsort(np.argsort(acc.order[rows]))
-    return frame.iloc[np.argsort(inverse)].reset_index(drop=True)[MOVE_COLUMNS]
+    # Rows in the input's order, like the assignments table.
+    return frame.iloc[np.argsort(acc.order[rows])].reset_index(drop=True)[MOVE_COLUMNS]
 
 
 def _reasons(
