@@ -238,7 +238,7 @@ def _default_tiers() -> tuple[Tier, ...]:
 class CoverageModel(_Frozen):
     """Tiers, the response curve and allocation policies.
 
-    Parameters
+    Attributes
     ----------
     tiers
         Tiers from the highest touch to the lowest. Defaults: ``tier1``
