@@ -79,3 +79,32 @@ def test_pages_need_no_network(site):
     for html in site.rglob("*.html"):
         text = html.read_text(encoding="utf-8")
         assert not re.search(r"<(?:link|script)[^>]+(?:href|src)=\"https?://", text), html
+
+
+GUIDES = sorted(p.name for p in (DOCS / "how-to").glob("*.md"))
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The files the guides read: a small account export, a roster, last quarter's plan."""
+    monkeypatch.chdir(tmp_path)
+    tp.synthetic_accounts(n=300, seed=7).to_csv("accounts.csv", index=False)
+    roster = (
+        "csm_id,tier,vertical\nana,tier1,finance\nbo,tier1,\ncy,tier1,\ndee,tier2,\neli,tier2,\n"
+    )
+    Path("roster.csv").write_text(roster, encoding="utf-8")
+    tp.plan("accounts.csv", tp.Team.from_roster("roster.csv")).to_csv("assignments.csv")
+    return tmp_path
+
+
+@pytest.mark.parametrize("page", ["../index.md", *GUIDES])
+def test_guide_code_runs(page: str, workdir: Path) -> None:
+    # Every Python block of a page runs, in order, in one namespace: the
+    # guides must stay true to the API.
+    import matplotlib.pyplot as plt
+
+    text = (DOCS / "how-to" / page).read_text(encoding="utf-8")
+    namespace: dict[str, object] = {}
+    for k, code in enumerate(re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)):
+        exec(compile(code, f"{page} block {k + 1}", "exec"), namespace)
+    plt.close("all")
