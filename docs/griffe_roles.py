@@ -1,4 +1,4 @@
-"""Turn the Sphinx roles of tierplan's docstrings into links of the API reference.
+"""Turn the Sphinx markup of tierplan's docstrings into Markdown for the API reference.
 
 The docstrings follow numpydoc and cross-reference with Sphinx roles
 (``:func:`tierplan.plan```, ``:class:`~tierplan.errors.InputError```), which
@@ -7,7 +7,8 @@ each role as inline code, linked (``[`plan`][tierplan.plan]``) when the
 target is an object the reference documents: a public name of
 ``tierplan.__all__`` (or one of its members), or a member of a module the
 reference renders whole. Other targets (private helpers, other libraries)
-stay plain code, so the strict build never meets a dangling link.
+stay plain code, so the strict build never meets a dangling link. A
+one-line ``.. math::`` directive becomes a code block.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import griffe
 
 _ROLE = re.compile(r":(?:func|class|meth|attr|data|mod|exc|obj):`(~?)\.?([\w.]+)`")
+_MATH = re.compile(r"^( *)\.\. math:: (.+)$", flags=re.MULTILINE)
 
 #: Modules the reference renders with all their public members.
 _WHOLE_MODULES = ("tierplan.reports", "tierplan.explain")
@@ -54,12 +56,15 @@ def _target(name: str, module: str) -> str | None:
 
 
 class SphinxRoles(griffe.Extension):
-    """Rewrite Sphinx roles in docstrings as (linked) inline code."""
+    """Rewrite Sphinx roles in docstrings as (linked) inline code, math as code blocks."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        """Rewrite the roles of one object's docstring."""
+        """Rewrite the Sphinx markup of one object's docstring."""
         docstring = obj.docstring
-        if docstring is None or ":`" not in docstring.value:
+        if docstring is None:
+            return
+        docstring.value = _MATH.sub(r"\1```text\n\1\2\n\1```", docstring.value)
+        if ":`" not in docstring.value:
             return
         module = obj.module.path
 
