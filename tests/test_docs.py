@@ -98,7 +98,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("page", ["../index.md", *GUIDES])
+@pytest.mark.parametrize("page", ["../index.md", *GUIDES], ids=["home", *GUIDES])
 def test_guide_code_runs(page: str, workdir: Path) -> None:
     # Every Python block of a page runs, in order, in one namespace: the
     # guides must stay true to the API.
