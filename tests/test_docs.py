@@ -39,14 +39,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _reference_targets() -> set[str]:
-    text = "\n".join(p.read_text(encoding="utf-8") for p in (DOCS / "reference").glob("*.md"))
-    return set(re.findall(r"^::: tierplan\.(\w+)\s*$", text, flags=re.MULTILINE))
-
-
-def test_every_public_name_has_a_reference_entry():
-    public = {name for name in tp.__all__ if not name.startswith("_")}
-    assert public - _reference_targets() == set()
+def test_every_public_name_is_in_the_reference(site):
+    # Names no topical page lists yet are added to the index by docs/hooks.py.
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (site / "reference").glob("*.html"))
+    public = [name for name in tp.__all__ if not name.startswith("_")]
+    assert [name for name in public if f'id="tierplan.{name}"' not in pages] == []
 
 
 def test_site_builds_strictly_with_every_page(site):
