@@ -186,7 +186,8 @@ def _tier_rows(t: int, tier_name: str, patterns: BoolArray, pools: PoolSet) -> _
     exact = n_pools <= EXHAUSTIVE_POOLS
     if exact:
         subsets = [
-            np.array([(s >> j) & 1 for j in range(n_pools)], dtype=bool) for s in range(1 << n_pools)
+            np.array([(s >> j) & 1 for j in range(n_pools)], dtype=bool)
+            for s in range(1 << n_pools)
         ]
     else:
         eye = np.eye(n_pools, dtype=bool)
@@ -404,9 +405,7 @@ def search_bands(
     b_grid = a_s[_geometric_ranks(order.size, GRID_ARR) - 1] if order.size else np.zeros(0)
     p_desc = np.sort(p_s[p_s > 0])[::-1]
     w_grid = p_desc[_geometric_ranks(p_desc.size, GRID_WHITESPACE) - 1] if p_desc.size else p_desc
-    fitted = [
-        fit_boundary(a_s, p_s, free_tier[order] <= k)[0] for k in range(n_tiers - 1)
-    ]
+    fitted = [fit_boundary(a_s, p_s, free_tier[order] <= k)[0] for k in range(n_tiers - 1)]
     b_set = set(b_grid.tolist()) | {r.arr_with_whitespace_cut for r in fitted if r.two_clause}
     w_set = set(w_grid.tolist()) | {r.whitespace_cut for r in fitted if r.two_clause}
     shapes = [(math.inf, math.inf)] + [(b, w) for b in sorted(b_set) for w in sorted(w_set)]
@@ -423,7 +422,9 @@ def search_bands(
         key = np.column_stack([cand.a, cand.b, cand.w])
         _, first = np.unique(key, axis=0, return_index=True)
         cand = cand.take(np.sort(first))
-        human_above = [t for t in range(k + 1) if np.isfinite(pools.capacity[pools.tier == t]).all()]
+        human_above = [
+            t for t in range(k + 1) if np.isfinite(pools.capacity[pools.tier == t]).all()
+        ]
         if len(human_above) == k + 1:
             places = float(pools.capacity[np.isin(pools.tier, human_above)].sum())
             cand = cand.take(cand.counts.sum(axis=1) + pin_counts[: k + 1].sum() <= places + 1e-9)
@@ -480,9 +481,7 @@ def search_bands(
         chosen.append(int(back[chosen[-1]]))
     chosen.reverse()
     raw = [
-        BoundaryRule(
-            float(c.a[j]), float(c.b[j]), float(c.w[j])
-        )
+        BoundaryRule(float(c.a[j]), float(c.b[j]), float(c.w[j]))
         for c, j in zip(candidates, chosen, strict=True)
     ]
     tier = np.full(n, n_tiers - 1, dtype=np.int64)

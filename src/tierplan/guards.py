@@ -347,7 +347,11 @@ def checks_table(plan: Plan) -> pd.DataFrame:
 
 def _benchmark_row(name: str, value: float, benchmark: float, note: str) -> dict[str, str]:
     if not math.isfinite(value):
-        return {"check": name, "status": "ok", "detail": f"no CSMs; benchmark {money_exact(benchmark)}"}
+        return {
+            "check": name,
+            "status": "ok",
+            "detail": f"no CSMs; benchmark {money_exact(benchmark)}",
+        }
     ratio = value / benchmark
     off = ratio > BENCHMARK_FACTOR or ratio < 1 / BENCHMARK_FACTOR
     return {

@@ -396,7 +396,9 @@ def plan(
         isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0
     ):
         raise ConfigError(f"budget: must be a number >= 0, got {budget!r}")
-    _check_policy(policy, hours=hours, budget=budget, max_moves=max_moves, move_penalty=move_penalty)
+    _check_policy(
+        policy, hours=hours, budget=budget, max_moves=max_moves, move_penalty=move_penalty
+    )
     side = _side_rows(prep, hours, budget)
     current_tier = prep.current_tier
     if max_moves is not None:

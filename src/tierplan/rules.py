@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -132,7 +132,9 @@ class BoundaryRule:
         """
         inside = arr >= self.arr_cut
         if self.two_clause:
-            inside = inside | ((arr >= self.arr_with_whitespace_cut) & (potential >= self.whitespace_cut))
+            inside = inside | (
+                (arr >= self.arr_with_whitespace_cut) & (potential >= self.whitespace_cut)
+            )
         return np.asarray(inside, dtype=bool)
 
 
@@ -158,7 +160,7 @@ def roundest_between(low: float, high: float) -> float:
     Examples
     --------
     >>> roundest_between(141_230.0, 143_870.0)
-    142000.0
+    143000.0
     >>> roundest_between(-math.inf, 8_730.0)
     8000.0
     """
@@ -289,7 +291,9 @@ def _whitespace_candidates(potential: FloatArray) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
-def fit_boundary(arr: FloatArray, potential: FloatArray, upper: BoolArray) -> tuple[BoundaryRule, int]:
+def fit_boundary(
+    arr: FloatArray, potential: FloatArray, upper: BoolArray
+) -> tuple[BoundaryRule, int]:
     """The two-clause rule that misplaces the fewest accounts at one boundary.
 
     Parameters
@@ -654,7 +658,7 @@ def exceptions_table(plan: Plan) -> pd.DataFrame:
     in_specialist = specialist[own_pool] & ~full[own_pool]
     risk_pct = np.char.mod("%d", np.round(risk * 100).astype(np.int64)).astype(object)
     strategic_text = np.char.mod("%g", strategic).astype(object)
-    options: list[tuple[str, BoolArray, npt.NDArray[np.object_]]] = [
+    options: list[tuple[str, Any, Any]] = [
         ("pinned", pinned, "pinned to " + tier_plan + " (pinned_tier)"),
         (
             "strategic value",
@@ -689,7 +693,11 @@ def exceptions_table(plan: Plan) -> pd.DataFrame:
         (
             "specialist pool full",
             ~promoted & specialist_full,
-            "specialist pool full: " + tier_rule + " " + vertical + " specialists have no place left",
+            "specialist pool full: "
+            + tier_rule
+            + " "
+            + vertical
+            + " specialists have no place left",
         ),
         (
             "capacity",
