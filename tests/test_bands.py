@@ -25,7 +25,7 @@ def pair(accounts, team):
 
 
 def test_bands_plan_follows_its_rules_exactly(pair, accounts):
-    free, bands = pair
+    _, bands = pair
     assert bands.status == "optimal" and bands.policy == "bands"
     assert obeys(bands, accounts) == set()
     assert bands.exceptions.empty
