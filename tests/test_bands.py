@@ -141,3 +141,35 @@ def test_policy_is_validated(accounts, team):
         tp.plan(accounts, team, policy="bands", hours=True)
     with pytest.raises(tp.ConfigError, match="max_moves"):
         tp.plan(accounts, team, policy="bands", max_moves=3)
+
+
+@given(seed=st.integers(0, 10_000))
+def test_bands_recover_a_two_clause_optimum(seed):
+    # Tier 1 is worth much more to exactly the accounts of a two-clause rule,
+    # and holds exactly as many: the free optimum is that rule, so the band
+    # search must find it and explainability costs nothing.
+    rng = np.random.default_rng(seed)
+    n = 300
+    arr = rng.permutation(np.arange(1, n + 1)) * 1_000.0
+    potential = rng.permutation(np.arange(1, n + 1)) * 700.0
+    a, b, w = np.quantile(arr, 0.93), np.quantile(arr, 0.5), np.quantile(potential, 0.85)
+    inside = (arr >= a) | ((arr >= b) & (potential >= w))
+    accounts = pd.DataFrame(
+        {"account_id": [f"A{k:03d}" for k in range(n)], "arr": arr, "potential": potential}
+    )
+    values = pd.DataFrame(
+        {"tier1": np.where(inside, 100.0 + arr / 1e3, 1.0), "tier2": 0.0, "tier3": 0.0},
+        index=accounts["account_id"],
+    )
+    roster = pd.DataFrame(
+        {"csm_id": ["c1"], "tier": ["tier1"], "max_accounts": [int(inside.sum())]}
+    )
+    team = tp.Team.from_roster(roster)
+    free = tp.plan(accounts, team, values=values)
+    bands = tp.plan(accounts, team, values=values, policy="bands")
+    assert bands.price_of_explainability.absolute == pytest.approx(0.0, abs=1e-6)
+    tiers = bands.assignments["tier"].to_numpy()
+    assert ((tiers == "tier1") == inside).all()
+    assert (free.assignments["tier"].to_numpy() == tiers).all()
+    first = bands.rules.set_index("tier").loc["tier1"]
+    assert first["whitespace_cut"] > 0 and "with whitespace" in first["rule"]

@@ -61,6 +61,9 @@ GRID_WHITESPACE = 9
 GRID_COARSE = 10
 #: How far below the free optimum's tier sizes ARR-only cuts are also tried.
 WINDOW = (0, 1, 2, 3, 5, 8, 13, 21, 34)
+#: ARR-only cuts aim at the free optimum's sizes for at most this many
+#: eligibility groups (the largest), which bounds the candidates per shape.
+MAX_GROUP_TARGETS = 6
 #: Exhaustive subset checks for tiers with at most this many pools.
 EXHAUSTIVE_POOLS = 10
 #: Pairs of candidate rules evaluated at once in the dynamic program.
@@ -265,12 +268,14 @@ def _boundary_candidates(
     gain_s: FloatArray,
     shapes: list[tuple[float, float]],
     targets: FloatArray,
+    groups: IntArray,
 ) -> _Candidates:
     """Candidate rules at one boundary, with their class counts and value gain.
 
     ``targets`` holds the sizes to reach (total first, then per class); for
     each clause shape the ARR-only cut is placed where the rule's upper set
-    reaches each of them (and a little less), plus a coarse grid.
+    reaches the total and each class of ``groups`` (and a little less), plus
+    a coarse grid.
     """
     n = a_s.shape[0]
     valid = np.ones(n + 1, dtype=bool)
@@ -293,7 +298,7 @@ def _boundary_candidates(
         levels = np.column_stack([cum_counts.sum(axis=1), cum_counts])
         base = np.concatenate([[base_counts.sum()], base_counts])
         positions = [coarse]
-        for j in range(levels.shape[1]):
+        for j in [0, *(groups + 1).tolist()]:
             wanted = targets[j] - base[j] - window
             positions.append(_last_at_most(levels[:, j], wanted[wanted >= 0], last_valid))
         m = np.unique(np.concatenate(positions))
@@ -399,6 +404,8 @@ def search_bands(
     onehot[np.arange(order.size), cls[order]] = 1.0
     total = onehot.sum(axis=0)
     filled = np.where(np.isfinite(value), value, 0.0)
+    groups = np.argsort(-total, kind="stable")[: min(MAX_GROUP_TARGETS, n_classes)]
+    groups = groups[total[groups] > 0] if n_classes > 1 else groups[:0]
 
     # Clause shapes: ARR and whitespace cuts at geometric ranks, plus the
     # cuts of the rule fitted to the free optimum.
@@ -415,7 +422,7 @@ def search_bands(
         upper = free_tier[order] <= k
         targets = np.concatenate([[upper.sum()], onehot[upper].sum(axis=0)])
         cand = _boundary_candidates(
-            a_s, p_s, onehot, filled[order, k] - filled[order, k + 1], shapes, targets
+            a_s, p_s, onehot, filled[order, k] - filled[order, k + 1], shapes, targets, groups
         )
         # Drop duplicates (same thresholds) and rules too large for the
         # book places of the tiers above the boundary.

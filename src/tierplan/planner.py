@@ -419,7 +419,7 @@ def plan(
     reasons += _side_diagnosis(prep, side)
     prep.clock.lap("diagnose")
     if reasons:
-        return _infeasible(prep, reasons, name)
+        return dataclasses.replace(_infeasible(prep, reasons, name), policy=policy)
     pool_values = np.where(prep.eligible, prep.value[:, prep.pools.tier], 0.0)
     adjusted = (current_tier >= 0).any()
     if adjusted:

@@ -316,8 +316,13 @@ def fit_boundary(
     misplaces ``(L - M)[m_a] + (M - U)[m_b] + U_total`` accounts, where
     ``L``, ``U`` count lower and upper accounts among the top ``m`` and ``M``
     those the whitespace test gets wrong. A running minimum over ``m_a``
-    gives the best pair for every ``m_b``; all whitespace candidates are
-    done at once as rows of one array.
+    gives the best pair for every ``m_b``; whitespace candidates are done
+    as rows of one array. Only the whitespace of upper accounts can be a
+    best cut (raising ``w`` to the next such value only drops lower
+    accounts from the clause); when there are more than
+    :data:`MAX_WHITESPACE_CANDIDATES` of them, quantiles are tried first and
+    every value between the best quantile's neighbours next, so the fit is
+    exact unless the error is far from unimodal in ``w``.
     """
     n = arr.shape[0]
     if n == 0:
@@ -334,33 +339,46 @@ def fit_boundary(
     m_single = int(np.argmin(single))
     best_single = int(single[m_single])
     single_rule = BoundaryRule(float(a_s[m_single - 1]) if m_single > 0 else math.inf)
-
-    ws = _whitespace_candidates(potential)
     best: tuple[int, BoundaryRule] = (best_single, single_rule)
     if best_single == 0:
         return single_rule, best_single
-    # Whitespace candidates in blocks keep memory at a few rows per account.
-    block = max(1, _CELLS // (n + 1))
-    for start in range(0, ws.size, block):
-        w = ws[start : start + block]
-        high = p_s[None, :] >= w[:, None]  # candidates × accounts
-        wrong = np.where(u_s[None, :], ~high, high)
-        cum_m = np.concatenate(
-            [np.zeros((w.size, 1), dtype=np.int64), np.cumsum(wrong, axis=1, dtype=np.int64)],
-            axis=1,
-        )
-        first = np.where(valid[None, :], cum_l[None, :] - cum_m, big)
-        run_min = np.minimum.accumulate(first, axis=1)
-        second = cum_m - cum_u[None, :] + u_total
-        total = np.where(valid[None, :], run_min + second, big)
-        i, m_b = divmod(int(np.argmin(total)), n + 1)
-        if int(total[i, m_b]) >= best[0]:
-            continue
-        m_a = int(_running_argmin(first[i : i + 1])[0, m_b])
-        if m_b == 0 or m_a >= m_b:
-            continue
-        a_cut = float(a_s[m_a - 1]) if m_a > 0 else math.inf
-        best = (int(total[i, m_b]), BoundaryRule(a_cut, float(a_s[m_b - 1]), float(w[i])))
+
+    def search(ws: FloatArray, best: tuple[int, BoundaryRule]) -> tuple[int, BoundaryRule]:
+        # Whitespace candidates in blocks keep memory at a few rows per account.
+        block = max(1, _CELLS // (n + 1))
+        for start in range(0, ws.size, block):
+            w = ws[start : start + block]
+            high = p_s[None, :] >= w[:, None]  # candidates × accounts
+            wrong = np.where(u_s[None, :], ~high, high)
+            cum_m = np.concatenate(
+                [np.zeros((w.size, 1), dtype=np.int64), np.cumsum(wrong, axis=1, dtype=np.int64)],
+                axis=1,
+            )
+            first = np.where(valid[None, :], cum_l[None, :] - cum_m, big)
+            run_min = np.minimum.accumulate(first, axis=1)
+            second = cum_m - cum_u[None, :] + u_total
+            total = np.where(valid[None, :], run_min + second, big)
+            i, m_b = divmod(int(np.argmin(total)), n + 1)
+            if int(total[i, m_b]) >= best[0]:
+                continue
+            m_a = int(_running_argmin(first[i : i + 1])[0, m_b])
+            if m_b == 0 or m_a >= m_b:
+                continue
+            a_cut = float(a_s[m_a - 1]) if m_a > 0 else math.inf
+            best = (int(total[i, m_b]), BoundaryRule(a_cut, float(a_s[m_b - 1]), float(w[i])))
+        return best
+
+    values = np.unique(potential[upper & (potential > 0)])
+    if values.size <= MAX_WHITESPACE_CANDIDATES:
+        best = search(values, best)
+        return best[1], best[0]
+    coarse = _whitespace_candidates(values)
+    best = search(coarse, best)
+    if best[1].two_clause:
+        k = int(np.searchsorted(coarse, best[1].whitespace_cut))
+        low = coarse[max(k - 1, 0)]
+        high = coarse[min(k + 1, coarse.size - 1)]
+        best = search(values[(values > low) & (values < high)], best)
     return best[1], best[0]
 
 
@@ -521,7 +539,7 @@ def rules_table(plan: Plan) -> pd.DataFrame:
                     if rule
                     else math.nan,
                     "whitespace_cut": cut(rule.whitespace_cut) if rule else math.nan,
-                    "rule": rule_text(rule),
+                    "rule": rule_text(rule) if n_tiers > 1 else "every account",
                     "accounts": int(plan_count[k]),
                     "rule_accounts": int(rule_count[k]),
                     "explained": int(explained[k]),
