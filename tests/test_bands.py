@@ -173,3 +173,29 @@ def test_bands_recover_a_two_clause_optimum(seed):
     assert (free.assignments["tier"].to_numpy() == tiers).all()
     first = bands.rules.set_index("tier").loc["tier1"]
     assert first["whitespace_cut"] > 0 and "with whitespace" in first["rule"]
+
+
+def test_bands_reach_reports_explain_and_the_command_line(pair, tmp_path, capsys):
+    from openpyxl import load_workbook
+
+    from tierplan.cli import main
+
+    _, bands = pair
+    book = load_workbook(bands.to_excel(tmp_path / "bands.xlsx"), read_only=True)
+    assert {"rules", "exceptions", "quadrants", "checks"} <= set(book.sheetnames)
+    summary = {row[0]: row[1] for row in book["summary"].iter_rows(values_only=True) if row[0]}
+    assert summary["price of explainability (bands)"] == pytest.approx(
+        bands.price_of_explainability.absolute
+    )
+    from tierplan.reports import to_html
+
+    page = to_html(bands, tmp_path / "bands.html", plots=False).read_text(encoding="utf-8")
+    assert "Rules in words" in page and "price of explainability" in page
+    assert "ARR × whitespace 2×2" in page and "Checks" in page
+    account = bands.assignments["account_id"].iloc[0]
+    assert any("policy='bands'" in note for note in bands.explain(account).notes)
+    accounts = tp.synthetic_accounts(n=300, seed=1)
+    path = tmp_path / "accounts.csv"
+    accounts.to_csv(path, index=False)
+    assert main(["plan", str(path), "--team", "tier1=1,tier2=1", "--policy", "bands"]) == 0
+    assert "price of explainability" in capsys.readouterr().out

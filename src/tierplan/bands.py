@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tierplan.pools import PoolSet
-from tierplan.rules import BoundaryRule, fit_boundary, publish, rule_text
+from tierplan.rules import BoundaryRule, fit_boundary, publish
 
 __all__ = ["POLICIES", "BandSearch", "Bands", "PriceOfExplainability", "search_bands"]
 
@@ -128,14 +128,6 @@ class Bands:
     candidates: tuple[int, ...] = ()
     seconds: float = 0.0
 
-    def describe(self, tier_names: list[str]) -> list[str]:
-        """The rules in words, one line per tier."""
-        lines = []
-        for k, name in enumerate(tier_names):
-            rule = self.rules[k] if k < len(self.rules) else None
-            lines.append(f"{name}: {rule_text(rule)}")
-        return lines
-
 
 @dataclass(frozen=True)
 class BandSearch:
@@ -154,6 +146,9 @@ class BandSearch:
         Candidate rules per boundary.
     seconds
         Search time.
+    approximate
+        Whether a tier had too many pools for every set of them to be
+        checked (the plan's own solve then has the last word).
     """
 
     tier: IntArray

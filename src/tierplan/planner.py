@@ -472,6 +472,7 @@ def plan(
                 **solution.info,
                 "bands_search_seconds": search.seconds,
                 "bands_candidates": search.candidates,
+                "bands_checks": "approximate" if search.approximate else "exact",
             },
         )
     csm: IntArray | None = None
