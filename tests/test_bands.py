@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tierplan as tp
@@ -51,6 +51,7 @@ def test_bands_respect_capacity(pair):
     assert (books["accounts"] <= books["max_accounts"]).all()
 
 
+@settings(max_examples=15)
 @given(
     seed=st.integers(0, 10_000), n1=st.integers(1, 3), n2=st.integers(0, 2), pins=st.integers(0, 3)
 )
@@ -143,6 +144,7 @@ def test_policy_is_validated(accounts, team):
         tp.plan(accounts, team, policy="bands", max_moves=3)
 
 
+@settings(max_examples=15)
 @given(seed=st.integers(0, 10_000))
 def test_bands_recover_a_two_clause_optimum(seed):
     # Tier 1 is worth much more to exactly the accounts of a two-clause rule,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from tierplan.cutpoints import cut_points
 from tierplan.errors import ConfigError, InputError
 from tierplan.mip import SolveStatus
 from tierplan.pools import PoolSet
+
+if TYPE_CHECKING:
+    from tierplan.bands import Bands, PriceOfExplainability
 
 __all__ = ["ATTENTION_POLICIES", "Plan", "redistribute_attention"]
 
@@ -97,7 +100,7 @@ class Plan:
     attention_policy: str = "flat"
     account_impact: FloatArray | None = field(default=None, repr=False)
     policy: str = "free"
-    bands: Any = field(default=None, repr=False)
+    bands: Bands | None = field(default=None, repr=False)
 
     # -- basic facts --------------------------------------------------------
     @property
@@ -498,7 +501,7 @@ class Plan:
         return checks_table(self)
 
     @property
-    def price_of_explainability(self) -> Any:
+    def price_of_explainability(self) -> PriceOfExplainability | None:
         """For a ``policy="bands"`` plan, the expected impact the rule gives up.
 
         A :class:`tierplan.bands.PriceOfExplainability` (``absolute`` >= 0,

@@ -42,12 +42,15 @@ __all__ = [
     "EXCEPTION_COLUMNS",
     "RULE_COLUMNS",
     "BoundaryRule",
+    "RuleSet",
     "apply_rules",
     "exceptions_table",
     "fit_boundary",
     "money_exact",
     "plan_rules",
+    "publish",
     "roundest_between",
+    "rule_text",
     "rules_table",
 ]
 
