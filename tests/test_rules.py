@@ -202,3 +202,36 @@ def test_infeasible_plan_has_empty_rules(accounts):
     assert plan.status == "infeasible"
     assert plan.rules.empty and plan.exceptions.empty
     assert "tier-1 inflation (plan)" not in set(plan.checks["check"])
+
+
+def contains(outer, inner):
+    """Whether rule row ``outer`` holds wherever rule row ``inner`` does (any account)."""
+
+    def meets(row, arr, pot):
+        a = row.arr_cut if pd.notna(row.arr_cut) else math.inf
+        if arr >= a:
+            return True
+        if pd.isna(row.whitespace_cut):
+            return False
+        b = row.arr_with_whitespace_cut if pd.notna(row.arr_with_whitespace_cut) else 0.0
+        return arr >= b and pot >= row.whitespace_cut
+
+    a = inner.arr_cut if pd.notna(inner.arr_cut) else math.inf
+    corners = [(a, 0.0)]
+    if pd.notna(inner.whitespace_cut):
+        corners.append((inner.arr_with_whitespace_cut, inner.whitespace_cut))
+    return all(meets(outer, x, y) for x, y in corners if math.isfinite(x))
+
+
+@pytest.mark.parametrize(("n", "named", "pooled", "seed"), [(1_000, 6, 1, 9), (2_000, 4, 1, 27)])
+def test_fitted_rules_are_nested(n, named, pooled, seed):
+    # Fitted boundary by boundary without the containment constraint, these
+    # plans' rules are not nested. Nested rules mean any account (seen or
+    # not) that meets a tier's rule meets the next tier's too, so reading the
+    # rules top-down or as "this tier or higher" gives the same tier.
+    accounts = tp.synthetic_accounts(n=n, seed=seed)
+    plan = tp.plan(accounts, tp.Team.from_headcount({"tier1": named, "tier2": pooled}))
+    for _, rules in plan.rules.groupby("scope", sort=False):
+        rows = list(rules.itertuples())
+        for k in range(len(rows) - 2):
+            assert contains(rows[k + 1], rows[k]), (rows[k].rule, rows[k + 1].rule)

@@ -12,8 +12,10 @@ specialist vertical is better explained by cuts of its own, for that
 vertical.
 
 For a plan made by the optimizer (``policy="free"``) the rules are fitted to
-the plan: for each boundary between a tier and the next, the thresholds that
-misplace the fewest accounts. The accounts the rules place in another tier
+the plan: for each boundary between a tier and the next, top down, the
+thresholds that misplace the fewest accounts among rules that contain the
+rule above (so the rules are nested and read the same top-down or as "this
+tier or higher"). The accounts the rules place in another tier
 than the plan are the *exceptions*, each with a reason read off the data
 (pinned, strategic value, renewal risk, a specialist pool full, capacity).
 For a plan made with ``policy="bands"`` the rules are the ones the plan was
@@ -295,7 +297,10 @@ def _whitespace_candidates(potential: FloatArray) -> FloatArray:
 
 
 def fit_boundary(
-    arr: FloatArray, potential: FloatArray, upper: BoolArray
+    arr: FloatArray,
+    potential: FloatArray,
+    upper: BoolArray,
+    within: BoundaryRule | None = None,
 ) -> tuple[BoundaryRule, int]:
     """The two-clause rule that misplaces the fewest accounts at one boundary.
 
@@ -305,6 +310,11 @@ def fit_boundary(
         Account ARR and whitespace.
     upper
         Whether each account sits in this tier or a higher one.
+    within
+        The rule of the boundary above, with thresholds taken from these
+        accounts: the fitted rule must contain it for any ARR and whitespace
+        (its corners ``(a, 0)`` and ``(b, w)`` meet the new rule), so rules
+        read top-down stay nested.
 
     Returns
     -------
@@ -338,7 +348,19 @@ def fit_boundary(
     cum_l = np.arange(n + 1, dtype=np.int64) - cum_u
     u_total = int(cum_u[-1])
     big = np.iinfo(np.int64).max // 4
-    single = np.where(valid, cum_l + (u_total - cum_u), big)
+    index = np.arange(n + 1)
+
+    def lowest(cut: float) -> int:
+        """Fewest top accounts whose smallest ARR is at most ``cut``."""
+        if not math.isfinite(cut):
+            return 0
+        return int(min(n, 1 + int(np.searchsorted(-a_s, -cut, side="left"))))
+
+    lo_a = lowest(within.arr_cut) if within is not None else 0
+    nested_two = within is not None and within.two_clause
+    lo_b = lowest(within.arr_with_whitespace_cut) if within is not None and nested_two else 0
+    w_max = within.whitespace_cut if within is not None and nested_two else math.inf
+    single = np.where(valid & (index >= max(lo_a, lo_b)), cum_l + (u_total - cum_u), big)
     m_single = int(np.argmin(single))
     best_single = int(single[m_single])
     single_rule = BoundaryRule(float(a_s[m_single - 1]) if m_single > 0 else math.inf)
@@ -346,7 +368,9 @@ def fit_boundary(
     if best_single == 0:
         return single_rule, best_single
 
-    def search(ws: FloatArray, best: tuple[int, BoundaryRule]) -> tuple[int, BoundaryRule]:
+    def search(
+        ws: FloatArray, best: tuple[int, BoundaryRule], min_a: int, min_b: int
+    ) -> tuple[int, BoundaryRule]:
         # Whitespace candidates in blocks keep memory at a few rows per account.
         block = max(1, _CELLS // (n + 1))
         for start in range(0, ws.size, block):
@@ -357,10 +381,10 @@ def fit_boundary(
                 [np.zeros((w.size, 1), dtype=np.int64), np.cumsum(wrong, axis=1, dtype=np.int64)],
                 axis=1,
             )
-            first = np.where(valid[None, :], cum_l[None, :] - cum_m, big)
+            first = np.where((valid & (index >= min_a))[None, :], cum_l[None, :] - cum_m, big)
             run_min = np.minimum.accumulate(first, axis=1)
             second = cum_m - cum_u[None, :] + u_total
-            total = np.where(valid[None, :], run_min + second, big)
+            total = np.where((valid & (index >= min_b))[None, :], run_min + second, big)
             i, m_b = divmod(int(np.argmin(total)), n + 1)
             if int(total[i, m_b]) >= best[0]:
                 continue
@@ -372,16 +396,23 @@ def fit_boundary(
         return best
 
     values = np.unique(potential[upper & (potential > 0)])
-    if values.size <= MAX_WHITESPACE_CANDIDATES:
-        best = search(values, best)
-        return best[1], best[0]
-    coarse = _whitespace_candidates(values)
-    best = search(coarse, best)
-    if best[1].two_clause:
-        k = int(np.searchsorted(coarse, best[1].whitespace_cut))
-        low = coarse[max(k - 1, 0)]
-        high = coarse[min(k + 1, coarse.size - 1)]
-        best = search(values[(values > low) & (values < high)], best)
+    # Containing the rule above: either the new ARR-only cut is at most both
+    # of its ARR cuts, or the new clause sits below its whitespace corner.
+    cases = [(values, max(lo_a, lo_b), 0)]
+    if nested_two:
+        cases.append((values[values <= w_max], lo_a, lo_b))
+    for pool, min_a, min_b in cases:
+        if pool.size <= MAX_WHITESPACE_CANDIDATES:
+            best = search(pool, best, min_a, min_b)
+            continue
+        coarse = _whitespace_candidates(pool)
+        found = search(coarse, best, min_a, min_b)
+        if found is not best and found[1].two_clause:
+            k = int(np.searchsorted(coarse, found[1].whitespace_cut))
+            low = coarse[max(k - 1, 0)]
+            high = coarse[min(k + 1, coarse.size - 1)]
+            found = search(pool[(pool > low) & (pool < high)], found, min_a, min_b)
+        best = found
     return best[1], best[0]
 
 
@@ -441,9 +472,10 @@ def _fit_scope(
     tier_of: IntArray, arr: FloatArray, potential: FloatArray, n_tiers: int
 ) -> list[BoundaryRule]:
     rules = []
+    above: BoundaryRule | None = None
     for k in range(n_tiers - 1):
-        rule, _ = fit_boundary(arr, potential, tier_of <= k)
-        rules.append(publish(rule, arr, potential))
+        above, _ = fit_boundary(arr, potential, tier_of <= k, within=above)
+        rules.append(publish(above, arr, potential))
     return rules
 
 
