@@ -419,7 +419,7 @@ def plan(
     reasons += _side_diagnosis(prep, side)
     prep.clock.lap("diagnose")
     if reasons:
-        return dataclasses.replace(_infeasible(prep, reasons, name), policy=policy)
+        return _infeasible(prep, reasons, name)
     pool_values = np.where(prep.eligible, prep.value[:, prep.pools.tier], 0.0)
     adjusted = (current_tier >= 0).any()
     if adjusted:
@@ -449,7 +449,7 @@ def plan(
     solution = solve(side)
     bands: Bands | None = None
     if policy == "bands" and (solution.choice >= 0).all():
-        search, free_objective = band_search(prep, solution.choice)
+        search, free_objective = _band_search(prep, solution.choice)
         if not search.feasible:
             return dataclasses.replace(
                 _infeasible(prep, list(search.diagnosis), name), policy=policy
@@ -593,7 +593,7 @@ def _check_policy(
             )
 
 
-def band_search(prep: _Prepared, free_choice: IntArray) -> tuple[BandSearch, float]:
+def _band_search(prep: _Prepared, free_choice: IntArray) -> tuple[BandSearch, float]:
     """The best band rule for a prepared problem, and the free optimum's objective."""
     acc = prep.accounts
     names = prep.model.tier_names
