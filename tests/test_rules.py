@@ -235,3 +235,15 @@ def test_fitted_rules_are_nested(n, named, pooled, seed):
         rows = list(rules.itertuples())
         for k in range(len(rows) - 2):
             assert contains(rows[k + 1], rows[k]), (rows[k].rule, rows[k + 1].rule)
+
+
+def test_baseline_is_explained_exactly_with_vertical_cuts(accounts, team):
+    # The ARR-band baseline fills specialists with their vertical's largest
+    # accounts: one ARR cut per vertical explains it, with no exception.
+    accounts = accounts.assign(arr=accounts["arr"] + np.arange(len(accounts)) * 1e-3)
+    base = tp.baseline_plan(accounts, team)
+    assert base.exceptions.empty
+    rules = base.rules
+    assert {"finance", "telco"} <= set(rules["scope"])
+    assert rules["whitespace_cut"].isna().all()
+    assert (rules["explained"] == rules["accounts"]).all()
