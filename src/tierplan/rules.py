@@ -444,7 +444,18 @@ class RuleSet:
     scopes: dict[str, list[BoundaryRule]]
 
     def scope_of(self, vertical: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
-        """Scope whose rules each account follows."""
+        """Scope whose rules each account follows.
+
+        Parameters
+        ----------
+        vertical
+            Account verticals.
+
+        Returns
+        -------
+        numpy.ndarray
+            The vertical where it has rules of its own, else ``"all"``.
+        """
         own = [s for s in self.scopes if s != "all"]
         scope = np.full(vertical.shape[0], "all", dtype=object)
         if own:
@@ -455,7 +466,18 @@ class RuleSet:
     def tiers(
         self, arr: FloatArray, potential: FloatArray, vertical: npt.NDArray[np.object_]
     ) -> IntArray:
-        """Tier index the rules give each account (first condition met)."""
+        """Tier index the rules give each account (first condition met).
+
+        Parameters
+        ----------
+        arr, potential, vertical
+            Account ARR, whitespace and vertical.
+
+        Returns
+        -------
+        numpy.ndarray
+            Tier index per account.
+        """
         scope = self.scope_of(vertical)
         last = len(self.tier_names) - 1
         out = np.full(arr.shape[0], last, dtype=np.int64)
@@ -745,7 +767,8 @@ def exceptions_table(plan: Plan) -> pd.DataFrame:
         ),
         (
             "specialist pool full",
-            ~promoted & specialist_full,
+            # Specialists full, and no generalist place it may take either.
+            ~promoted & specialist_full & all_full,
             "specialist pool full: "
             + tier_rule
             + " "
