@@ -64,6 +64,8 @@ WINDOW = (0, 1, 2, 3, 5, 8, 13, 21, 34)
 #: ARR-only cuts aim at the free optimum's sizes for at most this many
 #: eligibility groups (the largest), which bounds the candidates per shape.
 MAX_GROUP_TARGETS = 6
+#: ARR and whitespace cuts tried around each chosen clause in the refinement round.
+REFINE = 8
 #: Exhaustive subset checks for tiers with at most this many pools.
 EXHAUSTIVE_POOLS = 10
 #: Pairs of candidate rules evaluated at once in the dynamic program.
@@ -412,63 +414,94 @@ def search_bands(
     w_set = set(w_grid.tolist()) | {r.whitespace_cut for r in fitted if r.two_clause}
     shapes = [(math.inf, math.inf)] + [(b, w) for b in sorted(b_set) for w in sorted(w_set)]
 
-    candidates: list[_Candidates] = []
-    for k in range(n_tiers - 1):
-        upper = free_tier[order] <= k
-        targets = np.concatenate([[upper.sum()], onehot[upper].sum(axis=0)])
-        cand = _boundary_candidates(
-            a_s, p_s, onehot, filled[order, k] - filled[order, k + 1], shapes, targets, groups
-        )
-        # Drop duplicates (same thresholds) and rules too large for the
-        # book places of the tiers above the boundary.
-        key = np.column_stack([cand.a, cand.b, cand.w])
-        _, first = np.unique(key, axis=0, return_index=True)
-        cand = cand.take(np.sort(first))
-        human_above = [
-            t for t in range(k + 1) if np.isfinite(pools.capacity[pools.tier == t]).all()
-        ]
-        if len(human_above) == k + 1:
-            places = float(pools.capacity[np.isin(pools.tier, human_above)].sum())
-            cand = cand.take(cand.counts.sum(axis=1) + pin_counts[: k + 1].sum() <= places + 1e-9)
-        candidates.append(cand)
-
-    sizes = tuple(len(c) for c in candidates)
     n_rows = [r.ub.size + r.lb.size for r in rows]
-    tally = [np.zeros(m, dtype=np.int64) for m in n_rows]
 
-    # Dynamic program over boundaries: best[j] = best total gain of rules
-    # down to this boundary ending with candidate j.
-    first_c = candidates[0]
-    broken = _violations(rows[0], first_c.counts + pin_counts[0])
-    tally[0] += broken.sum(axis=0)
-    best = np.where(broken.any(axis=1), -np.inf, first_c.gain)
-    backs: list[IntArray] = []
-    for k in range(1, n_tiers - 1):
-        prev, cur = candidates[k - 1], candidates[k]
-        alive = np.flatnonzero(np.isfinite(best))
-        prev_alive = prev.take(alive)
-        new_best = np.full(len(cur), -np.inf)
-        back = np.full(len(cur), -1, dtype=np.int64)
-        if alive.size and len(cur):
-            step = max(1, _PAIR_CELLS // (alive.size * max(n_classes, n_rows[k], 1)))
-            for s in range(0, len(cur), step):
-                q = cur.take(np.arange(s, min(s + step, len(cur))))
-                counts = q.counts[None, :, :] - prev_alive.counts[:, None, :] + pin_counts[k]
-                broken3 = _violations(rows[k], counts)
-                nested = _nested(prev_alive, q)
-                tally[k] += (broken3 & nested[:, :, None]).sum(axis=(0, 1))
-                ok = nested & ~broken3.any(axis=2)
-                score = np.where(ok, best[alive][:, None], -np.inf)
-                arg = np.argmax(score, axis=0)
-                top = score[arg, np.arange(q.a.size)]
-                new_best[s : s + q.a.size] = top + q.gain
-                back[s : s + q.a.size] = alive[arg]
-        backs.append(back)
-        best = new_best
-    last = candidates[-1]
-    broken = _violations(rows[-1], total - last.counts + pin_counts[-1])
-    tally[-1] += (broken & np.isfinite(best)[:, None]).sum(axis=0)
-    best = np.where(broken.any(axis=1), -np.inf, best)
+    def run(
+        shape_lists: list[list[tuple[float, float]]],
+    ) -> tuple[FloatArray, list[_Candidates], list[IntArray], list[IntArray]]:
+        """Candidates per boundary and the dynamic program over them."""
+        candidates: list[_Candidates] = []
+        for k in range(n_tiers - 1):
+            upper = free_tier[order] <= k
+            targets = np.concatenate([[upper.sum()], onehot[upper].sum(axis=0)])
+            cand = _boundary_candidates(
+                a_s,
+                p_s,
+                onehot,
+                filled[order, k] - filled[order, k + 1],
+                shape_lists[k],
+                targets,
+                groups,
+            )
+            # Drop duplicates (same thresholds) and rules too large for the
+            # book places of the tiers above the boundary.
+            key = np.column_stack([cand.a, cand.b, cand.w])
+            _, first = np.unique(key, axis=0, return_index=True)
+            cand = cand.take(np.sort(first))
+            human_above = [
+                t for t in range(k + 1) if np.isfinite(pools.capacity[pools.tier == t]).all()
+            ]
+            if len(human_above) == k + 1:
+                places = float(pools.capacity[np.isin(pools.tier, human_above)].sum())
+                cand = cand.take(
+                    cand.counts.sum(axis=1) + pin_counts[: k + 1].sum() <= places + 1e-9
+                )
+            candidates.append(cand)
+
+        tally = [np.zeros(m, dtype=np.int64) for m in n_rows]
+
+        # Dynamic program over boundaries: best[j] = best total gain of rules
+        # down to this boundary ending with candidate j.
+        first_c = candidates[0]
+        broken = _violations(rows[0], first_c.counts + pin_counts[0])
+        tally[0] += broken.sum(axis=0)
+        best = np.where(broken.any(axis=1), -np.inf, first_c.gain)
+        backs: list[IntArray] = []
+        for k in range(1, n_tiers - 1):
+            prev, cur = candidates[k - 1], candidates[k]
+            alive = np.flatnonzero(np.isfinite(best))
+            prev_alive = prev.take(alive)
+            new_best = np.full(len(cur), -np.inf)
+            back = np.full(len(cur), -1, dtype=np.int64)
+            if alive.size and len(cur):
+                step = max(1, _PAIR_CELLS // (alive.size * max(n_classes, n_rows[k], 1)))
+                for s in range(0, len(cur), step):
+                    q = cur.take(np.arange(s, min(s + step, len(cur))))
+                    counts = q.counts[None, :, :] - prev_alive.counts[:, None, :] + pin_counts[k]
+                    broken3 = _violations(rows[k], counts)
+                    nested = _nested(prev_alive, q)
+                    tally[k] += (broken3 & nested[:, :, None]).sum(axis=(0, 1))
+                    ok = nested & ~broken3.any(axis=2)
+                    score = np.where(ok, best[alive][:, None], -np.inf)
+                    arg = np.argmax(score, axis=0)
+                    top = score[arg, np.arange(q.a.size)]
+                    new_best[s : s + q.a.size] = top + q.gain
+                    back[s : s + q.a.size] = alive[arg]
+            backs.append(back)
+            best = new_best
+        last = candidates[-1]
+        broken = _violations(rows[-1], total - last.counts + pin_counts[-1])
+        tally[-1] += (broken & np.isfinite(best)[:, None]).sum(axis=0)
+        best = np.where(broken.any(axis=1), -np.inf, best)
+        return best, candidates, backs, tally
+
+    # Round 1: the common grid; round 2: a finer grid around the clause
+    # shapes round 1 chose (which round 2 keeps, so it can only do better).
+    best, candidates, backs, tally = run([shapes] * (n_tiers - 1))
+    searched = [len(c) for c in candidates]
+    if np.isfinite(best).any():
+        chosen = _trace(best, backs)
+        b_all = np.unique(a_s)
+        w_all = np.unique(p_s[p_s > 0])
+        local = [
+            _local_shapes(candidates[k], j, sorted(b_set), sorted(w_set), b_all, w_all)
+            for k, j in enumerate(chosen)
+        ]
+        refined = run(local)
+        searched = [x + len(c) for x, c in zip(searched, refined[1], strict=True)]
+        if np.isfinite(refined[0]).any() and refined[0].max() > best.max():
+            best, candidates, backs, tally = refined
+    sizes = tuple(searched)
     seconds = time.perf_counter() - start
     if not np.isfinite(best).any():
         return BandSearch(
@@ -478,10 +511,7 @@ def search_bands(
             candidates=sizes,
             seconds=seconds,
         )
-    chosen = [int(np.argmax(best))]
-    for back in reversed(backs):
-        chosen.append(int(back[chosen[-1]]))
-    chosen.reverse()
+    chosen = _trace(best, backs)
     raw = [
         BoundaryRule(float(c.a[j]), float(c.b[j]), float(c.w[j]))
         for c, j in zip(candidates, chosen, strict=True)
@@ -498,6 +528,46 @@ def search_bands(
         seconds=seconds,
         approximate=not all(r.exact for r in rows),
     )
+
+
+def _trace(best: FloatArray, backs: list[IntArray]) -> list[int]:
+    """Candidate chosen at each boundary, from the dynamic program's back pointers."""
+    chosen = [int(np.argmax(best))]
+    for back in reversed(backs):
+        chosen.append(int(back[chosen[-1]]))
+    chosen.reverse()
+    return chosen
+
+
+def _between(values: FloatArray, grid: list[float], x: float) -> FloatArray:
+    """Up to ``REFINE`` values strictly between ``x``'s neighbours in ``grid``."""
+    below = [g for g in grid if g < x]
+    above = [g for g in grid if g > x]
+    low = below[-1] if below else -math.inf
+    high = above[0] if above else math.inf
+    inside = values[(values > low) & (values < high)]
+    if inside.size > REFINE:
+        levels = np.linspace(0.0, 1.0, REFINE)
+        inside = np.unique(np.quantile(inside, levels, method="inverted_cdf"))
+    return np.asarray(inside, dtype=np.float64)
+
+
+def _local_shapes(
+    cand: _Candidates,
+    j: int,
+    b_grid: list[float],
+    w_grid: list[float],
+    b_all: FloatArray,
+    w_all: FloatArray,
+) -> list[tuple[float, float]]:
+    """Clause shapes near the one of candidate ``j`` (itself included)."""
+    b, w = float(cand.b[j]), float(cand.w[j])
+    shapes = [(math.inf, math.inf)]
+    if not math.isfinite(w):
+        return shapes
+    bs = sorted({b, *_between(b_all, b_grid, b).tolist()})
+    ws = sorted({w, *_between(w_all, w_grid, w).tolist()})
+    return shapes + [(x, y) for x in bs for y in ws]
 
 
 def _diagnose(rows: list[_Rows], tally: list[IntArray], tier_names: list[str]) -> str:
