@@ -28,8 +28,10 @@ finds the best rule among the candidates:
   tier and per eligibility group, of the free optimum (and a little less,
   for ties and nesting), plus a coarse grid.
 
-The best rule on this grid is exact for that grid; a finer grid could only
-lower the price. Within each tier, accounts then go to pools by the exact
+A second round searches a finer grid of clause cuts around the ones the
+first round chose (keeping them, so it can only do better). The result is
+the best rule among the candidates searched; a finer grid could only lower
+the price. Within each tier, accounts then go to pools by the exact
 pool solver with eligibility restricted to the rule's tier.
 """
 
