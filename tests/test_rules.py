@@ -181,6 +181,7 @@ def test_checks_flag_tier1_inflation_in_the_current_segmentation():
     detail = checks.loc["ARR per tier-1 CSM", "detail"]
     assert "$1M" in detail and "capacity" in detail
     assert "$2M" in checks.loc["ARR per CSM", "detail"]
+    assert checks.loc["ARR per tier2 CSM", "status"] == "ok"
 
 
 def test_checks_without_current_tier_skip_the_current_check(free_plan):

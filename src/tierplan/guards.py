@@ -273,8 +273,9 @@ def checks_table(plan: Plan) -> pd.DataFrame:
         Columns :data:`CHECK_COLUMNS`, one row per check that applies:
         ``tier-1 inflation (current)`` when accounts carry
         ``current_tier``; ``tier-1 inflation (plan)``, ``grow quadrant
-        review``, ``ARR per tier-1 CSM`` and ``ARR per CSM`` for a feasible
-        plan.
+        review``, ``ARR per tier-1 CSM`` (against about $1M), ``ARR per
+        <tier> CSM`` for the other tiers with CSMs (figures only) and ``ARR
+        per CSM`` (against about $2M) for a feasible plan.
     """
     rows: list[dict[str, str]] = []
     model = plan.model
@@ -335,6 +336,18 @@ def checks_table(plan: Plan) -> pd.DataFrame:
         row = tiers.iloc[0]
         value = float(row["arr_per_csm"])
         rows.append(_benchmark_row("ARR per tier-1 CSM", value, TIER1_ARR_PER_CSM_BENCHMARK, note))
+    for row in tiers.iloc[1:].itertuples():
+        if row.headcount > 0:
+            # No common benchmark for pooled tiers: the figure is reported as is.
+            rows.append(
+                {
+                    "check": f"ARR per {row.tier} CSM",
+                    "status": "ok",
+                    "detail": f"{_money_short(float(row.arr_per_csm))} in the plan "
+                    f"({int(row.headcount)} CSMs, {int(row.accounts):,} accounts); no common "
+                    f"benchmark for this tier; {note}",
+                }
+            )
     human = tiers["headcount"] > 0
     headcount = int(tiers.loc[human, "headcount"].sum())
     if headcount:
