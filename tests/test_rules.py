@@ -248,3 +248,15 @@ def test_baseline_is_explained_exactly_with_vertical_cuts(accounts, team):
     assert {"finance", "telco"} <= set(rules["scope"])
     assert rules["whitespace_cut"].isna().all()
     assert (rules["explained"] == rules["accounts"]).all()
+
+
+def test_apply_rules_names_what_is_missing(free_plan, accounts):
+    with pytest.raises(tp.InputError, match="arr"):
+        apply_rules(free_plan.rules, accounts.drop(columns="arr"))
+    assert set(free_plan.rules["scope"]) > {"all"}
+    with pytest.raises(tp.InputError, match="vertical"):
+        apply_rules(free_plan.rules, accounts.drop(columns="vertical"))
+    with pytest.raises(tp.InputError, match="whitespace_cut"):
+        apply_rules(free_plan.rules.drop(columns="whitespace_cut"), accounts)
+    # The top-level name is the same function.
+    assert tp.apply_rules is apply_rules

@@ -74,6 +74,9 @@ RULE_COLUMNS = [
     "exceptions",
 ]
 
+#: Threshold columns of ``plan.rules``.
+_CUT_COLUMNS = ("arr_cut", "arr_with_whitespace_cut", "whitespace_cut")
+
 #: Columns of ``plan.exceptions``.
 EXCEPTION_COLUMNS = [
     "account_id",
@@ -624,6 +627,12 @@ def apply_rules(rules: pd.DataFrame, accounts: pd.DataFrame) -> pd.Series:
     pandas.Series
         The tier the rules give each account, aligned with ``accounts``.
 
+    Raises
+    ------
+    InputError
+        If the rules lack a column of ``plan.rules``, or the accounts lack
+        ``arr`` (or ``vertical`` when the rules have vertical scopes).
+
     Examples
     --------
     >>> rules = pd.DataFrame({"scope": ["all"] * 2, "tier": ["tier1", "tier2"],
@@ -634,6 +643,19 @@ def apply_rules(rules: pd.DataFrame, accounts: pd.DataFrame) -> pd.Series:
     >>> apply_rules(rules, frame).tolist()
     ['tier1', 'tier1', 'tier2']
     """
+    from tierplan.errors import InputError
+
+    missing = [c for c in ("scope", "tier", *_CUT_COLUMNS) if c not in rules]
+    if missing:
+        raise InputError(f"rules table lacks column(s) {missing}; pass a plan.rules table")
+    if "arr" not in accounts:
+        raise InputError("accounts need an 'arr' column to apply rules", column="arr")
+    own_scopes = sorted(set(rules["scope"]) - {"all"})
+    if own_scopes and "vertical" not in accounts:
+        raise InputError(
+            f"the rules have vertical scopes {own_scopes}: accounts need a 'vertical' column",
+            column="vertical",
+        )
     arr = accounts["arr"].to_numpy(dtype=np.float64)
     potential = (
         accounts["potential"].to_numpy(dtype=np.float64)
