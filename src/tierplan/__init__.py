@@ -21,6 +21,7 @@ from tierplan.errors import ConfigError, InputError, SolverError, TierplanError
 from tierplan.impact import value_matrix
 from tierplan.planner import baseline_plan, plan
 from tierplan.result import Plan
+from tierplan.rules import apply_rules
 from tierplan.sizing import (
     Sizing,
     frontier,
@@ -51,6 +52,7 @@ __all__ = [
     "TierplanError",
     "__version__",
     "allocate_attention",
+    "apply_rules",
     "assign_books",
     "attention_gain",
     "baseline_plan",

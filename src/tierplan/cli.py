@@ -190,6 +190,7 @@ def _plan(args: argparse.Namespace) -> int:
         solver=args.solver,
         time_limit=args.time_limit,
         require_specialist=True if args.require_specialist else None,
+        policy=args.policy,
     )
     print(best.summary())
     if best.status == "infeasible":
@@ -290,6 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--baseline", action="store_true", help="also report the gain over the ARR-band rule"
+    )
+    run.add_argument(
+        "--policy",
+        choices=["free", "bands"],
+        default="free",
+        help="bands: tiers follow cut points on ARR and whitespace exactly, and the summary "
+        "reports the price of explainability (default: free)",
     )
     run.set_defaults(func=_plan)
 

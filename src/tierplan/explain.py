@@ -484,6 +484,11 @@ def explain(plan: Plan, account_id: Any) -> AccountExplanation:
             "hours or a budget constrain this plan; prices count places in accounts, "
             "so they are approximate"
         )
+    if plan.policy == "bands":
+        notes.append(
+            "tiers follow the plan's cut points (policy='bands'): the rule, not the prices "
+            "below, decides the tier; prices describe the program as if tiers were free"
+        )
     method = str(plan.solver_info.get("method", ""))
     if "rule" in method or plan.status != "optimal":
         notes.append(

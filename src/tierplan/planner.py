@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from tierplan.accounts import Accounts, load_accounts
+from tierplan.bands import POLICIES, Bands, BandSearch, PriceOfExplainability, search_bands
 from tierplan.books import fit_books, fit_books_to_hours, split_books
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
@@ -257,6 +258,7 @@ def plan(
     continuity_bonus: float = 0.0,
     move_penalty: float = 0.0,
     max_moves: int | None = None,
+    policy: str = "free",
     verbose: bool = False,
     name: str = "optimized",
 ) -> Plan:
@@ -331,6 +333,17 @@ def plan(
         unchanged data still moves nothing (ties go to staying).
     max_moves
         At most this many accounts change tier (a side constraint: MIP path).
+    policy
+        ``"free"`` (default): tiers fall where the optimum puts them, and
+        ``plan.rules`` restates them as cut points with their exceptions.
+        ``"bands"``: tiers must follow nested cut points on ARR and
+        whitespace ("ARR ≥ a, or ARR ≥ b with whitespace ≥ w" per tier), so
+        the rule explains every account but pinned ones; the best such rule
+        under the same team is chosen, and ``plan.price_of_explainability``
+        reports the expected impact it gives up against the free optimum.
+        Not combined with ``hours``, ``budget``, ``max_moves`` or
+        ``move_penalty`` (a ``ConfigError``); with no fitting rule the plan
+        is infeasible with a diagnosis. See :mod:`tierplan.bands`.
     verbose
         Show the solver log.
     name
@@ -383,6 +396,9 @@ def plan(
         isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0
     ):
         raise ConfigError(f"budget: must be a number >= 0, got {budget!r}")
+    _check_policy(
+        policy, hours=hours, budget=budget, max_moves=max_moves, move_penalty=move_penalty
+    )
     side = _side_rows(prep, hours, budget)
     current_tier = prep.current_tier
     if max_moves is not None:
@@ -431,6 +447,34 @@ def plan(
         )
 
     solution = solve(side)
+    bands: Bands | None = None
+    if policy == "bands" and (solution.choice >= 0).all():
+        search, free_objective = _band_search(prep, solution.choice)
+        if not search.feasible:
+            return dataclasses.replace(
+                _infeasible(prep, list(search.diagnosis), name), policy=policy
+            )
+        # Tiers are now the rule's: accounts go to pools within their tier.
+        restricted = prep.eligible & (prep.pools.tier[None, :] == search.tier[:, None])
+        prep = dataclasses.replace(prep, eligible=restricted)
+        pool_values = np.where(restricted, pool_values, 0.0)
+        solution = solve(side)
+        bands_objective = float(prep.value[np.arange(prep.accounts.n), search.tier].sum())
+        bands = Bands(
+            search.rules,
+            PriceOfExplainability(free_objective, bands_objective),
+            search.candidates,
+            search.seconds,
+        )
+        solution = dataclasses.replace(
+            solution,
+            info={
+                **solution.info,
+                "bands_search_seconds": search.seconds,
+                "bands_candidates": search.candidates,
+                "bands_checks": "approximate" if search.approximate else "exact",
+            },
+        )
     csm: IntArray | None = None
     if hours and (solution.choice >= 0).all():
         # Pool hours are a relaxation of the CSMs' hours: pack the books, and
@@ -518,9 +562,49 @@ def plan(
             solution, info={**solution.info, "fit_bonus_total": bonus_total}
         )
     plan = _assemble(prep, solution, name, diagnosis, hours=hours, csm=csm)
+    if policy == "bands":
+        plan = dataclasses.replace(plan, policy=policy, bands=bands)
     if attention != "flat" and plan.feasible:
         plan = redistribute_attention(plan, attention)
     return plan
+
+
+def _check_policy(
+    policy: str, *, hours: bool, budget: float | None, max_moves: int | None, move_penalty: float
+) -> None:
+    if policy not in POLICIES:
+        raise ConfigError(f"policy: unknown policy {policy!r}; choose one of {list(POLICIES)}")
+    if policy == "bands":
+        clash = [
+            option
+            for option, used in (
+                ("hours", bool(hours)),
+                ("budget", budget is not None),
+                ("max_moves", max_moves is not None),
+                ("move_penalty", bool(move_penalty)),
+            )
+            if used
+        ]
+        if clash:
+            raise ConfigError(
+                f"policy='bands' does not combine with {', '.join(clash)}: a band rule fixes "
+                "every account's tier from its ARR and whitespace, so tier-level side "
+                "constraints would have to be searched over rules; plan with policy='free'"
+            )
+
+
+def _band_search(prep: _Prepared, free_choice: IntArray) -> tuple[BandSearch, float]:
+    """The best band rule for a prepared problem, and the free optimum's objective."""
+    acc = prep.accounts
+    names = prep.model.tier_names
+    index = {name: k for k, name in enumerate(names)}
+    pinned = pd.Series(acc.pinned_tier).map(index).fillna(-1).to_numpy(dtype=np.int64)
+    free_tier = prep.pools.tier[free_choice]
+    search = search_bands(
+        prep.value, prep.eligible, prep.pools, names, acc.arr, acc.potential, pinned, free_tier
+    )
+    free_objective = float(prep.value[np.arange(acc.n), free_tier].sum())
+    return search, free_objective
 
 
 #: Stay bonus, relative to the largest value, that breaks ties toward the

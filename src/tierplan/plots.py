@@ -79,7 +79,9 @@ def quadrant(plan: Plan, *, figsize: tuple[float, float] = (10.0, 6.0)) -> Figur
     Log axes; zeros are drawn at half the smallest positive value. A dashed
     vertical line marks the tier-1 ARR cut (``plan.cut_points``, all
     accounts; the median ARR when the plan has a single tier) and a dashed
-    horizontal line the median whitespace. The quadrants read: **invest**
+    horizontal line the whitespace threshold of ``plan.quadrants`` (the
+    same amount: a grow account sits on as much whitespace as a tier-1
+    account spends). The quadrants read: **invest**
     (large and with whitespace), **protect** (large, little whitespace),
     **grow** (small with whitespace), **digital** (small, little whitespace).
 
@@ -145,8 +147,11 @@ def quadrant(plan: Plan, *, figsize: tuple[float, float] = (10.0, 6.0)) -> Figur
     if not (math.isfinite(x_cut) and x_cut > 0):
         x_cut = float(np.median(x))
         x_note = f"median ARR {_money(x_cut)}"
-    y_mid = float(np.median(potential))
-    y_note = f"median whitespace {_money(y_mid)}"
+    from tierplan.guards import quadrant_cuts
+
+    # The horizontal line is the 2×2's own whitespace threshold (plan.quadrants).
+    y_mid = quadrant_cuts(plan).whitespace
+    y_note = f"high potential: whitespace {_money(y_mid)}"
     y_line = y_mid if y_mid > 0 else y_floor
     ax.axvline(x_cut, color="#333333", linestyle="--", linewidth=1, label=x_note)
     ax.axhline(y_line, color="#777777", linestyle="--", linewidth=1, label=y_note)

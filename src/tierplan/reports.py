@@ -33,7 +33,18 @@ if TYPE_CHECKING:
 __all__ = ["EXCEL_SHEETS", "column_format", "key_figures", "to_excel", "to_html"]
 
 #: Sheets of the workbook, in order (``comparison`` only with a baseline).
-EXCEL_SHEETS = ("summary", "tiers", "cut points", "assignments", "books", "comparison")
+EXCEL_SHEETS = (
+    "summary",
+    "tiers",
+    "cut points",
+    "rules",
+    "exceptions",
+    "quadrants",
+    "checks",
+    "assignments",
+    "books",
+    "comparison",
+)
 
 #: Excel number formats.
 MONEY_FORMAT = '"$"#,##0'
@@ -50,6 +61,8 @@ _MONEY = frozenset(
         "cost",
         "arr_per_csm",
         "arr_cut",
+        "arr_with_whitespace_cut",
+        "whitespace_cut",
         "arr_upper_min",
         "arr_lower_max",
         "potential_cut",
@@ -68,6 +81,7 @@ _PERCENT = frozenset(
         "risk",
         "gap",
         "expected_nrr",
+        "share_of_quadrant",
     }
 )
 _INTEGER = frozenset(
@@ -80,6 +94,9 @@ _INTEGER = frozenset(
         "accounts_lower",
         "arr_misplaced",
         "potential_misplaced",
+        "rule_accounts",
+        "explained",
+        "exceptions",
         "renewal_lead_days",
     }
 )
@@ -171,6 +188,10 @@ def key_figures(plan: Plan, baseline: Plan | None = None) -> list[tuple[str, Any
         if math.isfinite(plan.bound) and math.isfinite(plan.gap) and plan.gap > 0:
             rows.append(("best possible (proven bound)", float(plan.bound), "money"))
         rows.append(("gap to the best possible", float(plan.gap), "percent"))
+        price = plan.price_of_explainability
+        if price is not None:
+            rows.append(("price of explainability (bands)", float(price.absolute), "money"))
+            rows.append(("price of explainability (%)", float(price.relative), "percent"))
     rows += [
         ("accounts", len(assign), "integer"),
         ("ARR", float(assign["arr"].sum()), "money"),
@@ -327,6 +348,10 @@ def to_excel(plan: Plan, path: str | Path, *, baseline: Plan | None = None) -> P
     tables: list[tuple[str, pd.DataFrame, str]] = [
         ("tiers", plan.tiers, "B2"),
         ("cut points", plan.cut_points, "B2"),
+        ("rules", plan.rules, "B2"),
+        ("exceptions", plan.exceptions, "B2"),
+        ("quadrants", plan.quadrants, "B2"),
+        ("checks", plan.checks, "B2"),
         ("assignments", plan.assignments, "B2"),
         ("books", plan.books, "B2"),
     ]
@@ -496,6 +521,53 @@ def _figures(plan: Plan, baseline: Plan | None) -> Iterable[tuple[str, str, str]
         )
 
 
+def _rules_sections(plan: Plan) -> list[str]:
+    """HTML sections for the rules in words, the 2×2 and the checks."""
+    parts = []
+    rules = plan.rules
+    if len(rules) and len(plan.model.tiers) > 1:
+        price = plan.price_of_explainability
+        note = (
+            f"The plan follows these cut points exactly (policy 'bands'); {price}."
+            if price is not None
+            else "Fitted to the plan: the rules that leave the fewest exceptions. "
+            "Exceptions are listed in the workbook with their reason."
+        )
+        parts.append(
+            _section(
+                "Rules in words",
+                _paragraph(
+                    "Read top-down: an account takes the first tier whose rule it meets. " + note
+                ),
+                _html_table(
+                    rules[["scope", "tier", "rule", "accounts", "explained", "exceptions"]],
+                    css="rules",
+                ),
+            )
+        )
+    table = plan.quadrants
+    if len(table):
+        pivot = table.pivot_table(
+            index="quadrant", columns="tier", values="accounts", aggfunc="sum", sort=False
+        )[plan.model.tier_names].reset_index()
+        pivot["ARR"] = table.groupby("quadrant", sort=False)["arr"].sum().to_numpy()
+        parts.append(
+            _section(
+                "ARR × whitespace 2×2",
+                _paragraph(str(table.attrs["cuts"])),
+                _html_table(
+                    pivot,
+                    css="quadrants",
+                    kinds={**{t: "integer" for t in plan.model.tier_names}, "ARR": "money"},
+                ),
+            )
+        )
+    checks = plan.checks
+    if len(checks):
+        parts.append(_section("Checks", _html_table(checks, css="checks")))
+    return parts
+
+
 def to_html(
     plan: Plan, path: str | Path, *, baseline: Plan | None = None, plots: bool = True
 ) -> Path:
@@ -628,6 +700,7 @@ def to_html(
                     ),
                 )
             )
+        parts += _rules_sections(plan)
         if len(plan.books):
             book_cols = [
                 "csm_id",

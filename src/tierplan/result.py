@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from tierplan.cutpoints import cut_points
 from tierplan.errors import ConfigError, InputError
 from tierplan.mip import SolveStatus
 from tierplan.pools import PoolSet
+
+if TYPE_CHECKING:
+    from tierplan.bands import Bands, PriceOfExplainability
 
 __all__ = ["ATTENTION_POLICIES", "Plan", "redistribute_attention"]
 
@@ -70,6 +73,12 @@ class Plan:
         spent in each phase (validate, values, pools, diagnose, solve, books).
     model
         The coverage model.
+    policy
+        ``"free"`` or ``"bands"`` (tiers forced onto cut points, see
+        :func:`tierplan.plan`).
+    bands
+        For a ``"bands"`` plan, the rule it follows and its price
+        (:class:`tierplan.bands.Bands`); ``None`` otherwise.
     """
 
     name: str
@@ -90,6 +99,8 @@ class Plan:
     attention: FloatArray = field(repr=False)
     attention_policy: str = "flat"
     account_impact: FloatArray | None = field(default=None, repr=False)
+    policy: str = "free"
+    bands: Bands | None = field(default=None, repr=False)
 
     # -- basic facts --------------------------------------------------------
     @property
@@ -424,6 +435,81 @@ class Plan:
             specialists,
         )
 
+    @cached_property
+    def rules(self) -> pd.DataFrame:
+        """The plan's tiers as cut points in words, read top-down (first rule met wins).
+
+        Each tier but the last has a rule "ARR ≥ a, or ARR ≥ b with
+        whitespace ≥ w"; the last takes every other account. For a free plan
+        the rules are fitted to it (fewest exceptions), for all accounts and
+        for specialist verticals whose own cuts explain more of their
+        accounts; for a ``policy="bands"`` plan they are the cut points it
+        was built from. See :func:`tierplan.rules.rules_table` for the
+        columns; :func:`tierplan.rules.apply_rules` applies them to any
+        account frame.
+        """
+        from tierplan.rules import rules_table
+
+        return rules_table(self)
+
+    @cached_property
+    def exceptions(self) -> pd.DataFrame:
+        """Accounts whose tier differs from what ``plan.rules`` gives them, and why.
+
+        Columns ``account_id``, ``scope``, ``tier``, ``rule_tier``, ``arr``,
+        ``potential``, ``vertical``, ``cause``, ``reason`` (pinned, strategic value,
+        renewal risk, whitespace, specialist pool full, capacity...). Every
+        account not listed here gets exactly its tier from the rules. A
+        ``policy="bands"`` plan lists only pinned accounts.
+        """
+        from tierplan.rules import exceptions_table
+
+        return exceptions_table(self)
+
+    @cached_property
+    def quadrants(self) -> pd.DataFrame:
+        """The ARR × whitespace 2×2 (invest, protect, grow, digital) crossed with tiers.
+
+        One row per quadrant and tier: ``quadrant``, ``meaning``, ``tier``,
+        ``accounts``, ``arr``, ``potential``, ``share_of_quadrant``. The
+        thresholds (the plan's tier-1 ARR cut on both axes) are in
+        ``plan.quadrants.attrs["cuts"]``; see :func:`tierplan.guards.quadrant_cuts`.
+        """
+        from tierplan.guards import quadrant_table
+
+        return quadrant_table(self)
+
+    @cached_property
+    def review_list(self) -> pd.DataFrame:
+        """Low-ARR / high-whitespace accounts to review by hand, largest whitespace first.
+
+        See :func:`tierplan.guards.review_list`.
+        """
+        from tierplan.guards import review_list
+
+        return review_list(self)
+
+    @cached_property
+    def checks(self) -> pd.DataFrame:
+        """Guards: tier-1 inflation, the grow-quadrant review, ARR per CSM against benchmarks.
+
+        Columns ``check``, ``status`` (``"ok"`` or ``"warn"``), ``detail``.
+        See :func:`tierplan.guards.checks_table`.
+        """
+        from tierplan.guards import checks_table
+
+        return checks_table(self)
+
+    @property
+    def price_of_explainability(self) -> PriceOfExplainability | None:
+        """For a ``policy="bands"`` plan, the expected impact the rule gives up.
+
+        A :class:`tierplan.bands.PriceOfExplainability` (``absolute`` >= 0,
+        ``relative`` to the free optimum); ``None`` for a free plan or when
+        no rule fits.
+        """
+        return None if self.bands is None else self.bands.price
+
     # -- reading --------------------------------------------------------------
     def __repr__(self) -> str:
         acc = self.accounts_data
@@ -490,6 +576,8 @@ class Plan:
         method = self.solver_info.get("method")
         if method:
             lines.append(f"  solved by {method} in {self.solve_seconds:.2f}s")
+        if self.bands is not None:
+            lines.append(f"  tiers follow cut points (policy='bands'); {self.bands.price}")
         lines.append("")
         lines.append("Tiers")
         table = self.tiers.copy()
@@ -519,6 +607,9 @@ class Plan:
                     f" ({row.arr_misplaced:,} of {row.accounts_upper + row.accounts_lower:,} "
                     f"accounts on the other side of the rule)"
                 )
+        from tierplan.guards import summary_lines
+
+        lines += summary_lines(self)
         books = self.books
         if len(books):
             lines.append("")
