@@ -90,6 +90,7 @@ class Plan:
     attention: FloatArray = field(repr=False)
     attention_policy: str = "flat"
     account_impact: FloatArray | None = field(default=None, repr=False)
+    borrowing: Any = field(default=None, repr=False)
 
     # -- basic facts --------------------------------------------------------
     @property
@@ -158,7 +159,9 @@ class Plan:
         ``language``, ``arr``,
         ``potential``, ``risk``, ``pinned_tier``, ``attention_hours``,
         ``expected_impact``, ``expected_retained_arr``,
-        ``expected_expansion``.
+        ``expected_expansion``; ``borrowed_by`` (the pooled CSM covering a
+        tech-touch account on alert this quarter) when the accounts carry
+        alert signals.
         """
         acc = self.accounts_data
         tiers = self.model.tiers
@@ -186,6 +189,8 @@ class Plan:
                 **self.outcomes,
             }
         )
+        if self.borrowing is not None:
+            frame["borrowed_by"] = csm_ids[self.borrowing.csm]
         inverse = np.argsort(acc.order)
         return frame.iloc[inverse].reset_index(drop=True)
 
@@ -240,6 +245,18 @@ class Plan:
         from tierplan.moves import moves_table
 
         return moves_table(self)
+
+    @property
+    def borrowed(self) -> pd.DataFrame:
+        """Tech-touch accounts on alert, borrowed by the pooled tier this quarter.
+
+        Columns: ``account_id``, ``tier`` (unchanged), ``borrowed_by``,
+        ``pooled_tier``, ``reason``, ``hours_this_quarter``, ``arr``,
+        ``risk``. Empty without alert signals (see :mod:`tierplan.borrowing`).
+        """
+        from tierplan.borrowing import borrowed_frame
+
+        return borrowed_frame(self.borrowing)
 
     def moves_to_csv(self, path: str | Path) -> Path:
         """Write the moves as a CRM import: ``account_id``, ``new_owner``, ``new_segment``.
@@ -487,6 +504,10 @@ class Plan:
                 f"{int(counts.get('demotion', 0)):,} demotions, "
                 f"{int(counts.get('new owner', 0)):,} new owners"
             )
+        if self.borrowing is not None:
+            from tierplan.borrowing import borrowing_line
+
+            lines.append(borrowing_line(self.borrowing))
         method = self.solver_info.get("method")
         if method:
             lines.append(f"  solved by {method} in {self.solve_seconds:.2f}s")
