@@ -223,7 +223,7 @@ def _booleans(frame: pd.DataFrame, column: str, id_col: str) -> npt.NDArray[np.b
     """Column of True/False values; anything else (text, 0/1, missing) is an error."""
     col = frame[column]
     if pd.api.types.is_bool_dtype(col) and not col.isna().any():
-        return col.to_numpy(dtype=bool)
+        return np.asarray(col.to_numpy(dtype=bool), dtype=bool)
     values = col.to_numpy(dtype=object)
     ok = col.map(type).isin([bool, np.bool_]).to_numpy(dtype=bool)
     if not ok.all():
@@ -232,7 +232,7 @@ def _booleans(frame: pd.DataFrame, column: str, id_col: str) -> npt.NDArray[np.b
             column=column,
             ids=_ids_where(frame[id_col], ~ok),
         )
-    return values.astype(bool)
+    return np.asarray(values.astype(bool), dtype=bool)
 
 
 def _labels(frame: pd.DataFrame, column: str) -> ObjArray:

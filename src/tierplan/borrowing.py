@@ -219,7 +219,7 @@ def borrow(plan: Plan, rules: dict[str, float]) -> Plan:
         {
             "account_id": acc.ids[rows],
             "tier": tiers[lowest].name,
-            "borrowed_by": np.where(csm[rows] >= 0, ids[np.maximum(csm[rows], 0)], None),
+            "borrowed_by": pd.Series(ids[np.maximum(csm[rows], 0)]).where(csm[rows] >= 0),
             "pooled_tier": tiers[pooled].name if pooled is not None else None,
             "reason": reason.to_numpy(dtype=object)[rows],
             "hours_this_quarter": hours[rows],

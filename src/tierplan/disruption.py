@@ -725,8 +725,11 @@ def disruption_frontier(
         One row per budget: ``max_moves``, ``moves`` made, ``promotions``,
         ``demotions``, ``new_owners``, ``expected_impact``, ``gain`` (over
         the plan with the fewest moves, usually the current state),
-        ``bound`` (best possible impact within the budget), ``exact``
-        (impact proven optimal for the budget), ``method`` and ``status``.
+        ``bound`` (best possible impact within the budget; ``nan`` when
+        ``move_penalty`` or ``hysteresis`` are given, since the plans then
+        maximize impact net of those prices), ``exact`` (the plan is
+        optimal for :func:`tierplan.plan` with ``max_moves`` set to the
+        budget and the same options), ``method`` and ``status``.
         Expected impact never decreases with the budget.
 
     Raises
@@ -776,7 +779,7 @@ def disruption_frontier(
         hit = best is not None and best.moves == k
         # The unconstrained optimum is exact for every budget it fits in.
         hit = hit or (best is not None and best is free)
-        row = {
+        row: dict[str, Any] = {
             "max_moves": k,
             "best": best,
             "bound": bound,
@@ -852,8 +855,14 @@ class _Pricer:
         self.eligible = self.state.restrict(prep.eligible, prep.pools)
         self.base = np.where(self.eligible, prep.value[:, prep.pools.tier], 0.0)
         self._split = split_books
-        self.points: dict[float, _Point | None] = {}
-        self.cap = 1.0 + 2.0 * float(np.abs(self.base).max(initial=0.0))
+        self.points: dict[float, _Point] = {}
+        largest = float(np.abs(self.base).max(initial=0.0))
+        self.cap = 1.0 + 2.0 * largest
+        # Each move carries at most two stay bonuses (tier and CSM): with them
+        # a priced optimum at λ is a Lagrangian optimum at most 2·stay higher.
+        # Prices set by the caller make the bound meaningless for impact.
+        priced = any(self.state.penalty.values()) or self.state.hysteresis > 0
+        self.slack = math.nan if priced else 2.0 * STAY_BONUS * max(1.0, largest)
         self.reasons = self._diagnose()
 
     def _diagnose(self) -> list[str]:
@@ -928,16 +937,16 @@ class _Pricer:
 
     def bound(self, k: int) -> float:
         """Lagrangian bound on the best impact with at most ``k`` moves."""
+        if math.isnan(self.slack):
+            return math.nan
         return min(
-            (p.priced_objective + p.price * k for p in self.points.values() if p is not None),
+            (p.priced_objective + (p.price + self.slack) * k for p in self.points.values()),
             default=math.inf,
         )
 
     def table(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
-        base = min(
-            (p for p in self.points.values() if p is not None), key=lambda p: (p.moves, -p.impact)
-        )
-        out = []
+        base = min((p for p in self.points.values()), key=lambda p: (p.moves, -p.impact))
+        out: list[dict[str, Any]] = []
         best_so_far: dict[str, Any] | None = None
         for row in rows:
             best = row["best"]
@@ -966,19 +975,22 @@ class _Pricer:
                     expected_impact=best.impact,
                 )
             mip = row.get("mip")
-            if mip is not None and mip.feasible and mip.objective > record["expected_impact"]:
-                counts = mip.moves["move"].value_counts()
-                record.update(
-                    moves=len(mip.moves),
-                    promotions=int(counts.get("promotion", 0)),
-                    demotions=int(counts.get("demotion", 0)),
-                    new_owners=int(counts.get("new owner", 0)),
-                    expected_impact=mip.objective,
-                    exact=mip.status == "optimal",
-                    method="MIP with a move budget",
-                    status=mip.status,
-                    bound=min(record["bound"], mip.bound),
-                )
+            if mip is not None and mip.feasible:
+                better = mip.objective > record["expected_impact"]
+                if better or math.isnan(record["expected_impact"]):
+                    counts = mip.moves["move"].value_counts()
+                    record.update(
+                        moves=len(mip.moves),
+                        promotions=int(counts.get("promotion", 0)),
+                        demotions=int(counts.get("demotion", 0)),
+                        new_owners=int(counts.get("new owner", 0)),
+                        expected_impact=mip.objective,
+                        method="MIP with a move budget",
+                    )
+                # The MIP's bound proves the point, whichever plan is kept.
+                record["bound"] = min(record["bound"], mip.bound)
+                if mip.status == "optimal":
+                    record.update(exact=True, status="optimal")
             # A larger budget can always repeat a smaller budget's plan.
             if (
                 best_so_far is not None
@@ -1003,7 +1015,7 @@ def _mip_frontier(
 ) -> pd.DataFrame:
     from tierplan.planner import plan as make_plan
 
-    out = []
+    out: list[dict[str, Any]] = []
     for k in sorted(set(budgets)):
         result = make_plan(accounts, team, model, max_moves=k, name="frontier", **options)
         counts = result.moves["move"].value_counts() if result.feasible else pd.Series(dtype=int)
