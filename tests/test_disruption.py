@@ -350,3 +350,27 @@ def test_no_alert_columns_means_no_borrowing(small):
     plan = tp.plan(small[1], small[2])
     assert plan.borrowed.empty
     assert "borrowed_by" not in plan.assignments.columns
+
+
+def test_frontier_reports_locks_that_cannot_hold(small):
+    _, current, team = small
+    data = current.copy()
+    tier2 = data.index[data["current_csm"] == "tier2-gen-02"][:5]
+    data.loc[tier2, ["current_tier", "current_csm"]] = ["tier1", "tier1-gen-01"]
+    data["locked"] = data["current_csm"].eq("tier1-gen-01")
+    front = tp.disruption_frontier(data, team, moves=[0, 5])
+    assert (front["status"] == "infeasible").all()
+    assert any("tier1-gen-01" in reason for reason in front.attrs["diagnosis"])
+
+
+def test_hysteresis_with_forbidden_tiers_in_a_user_value_matrix(small, perturbed):
+    first, _, team = small
+    values = first.values.copy()
+    values.iloc[:50, 0] = np.nan  # these accounts may not be tier 1
+    data = perturbed.copy()
+    plan = tp.plan(data, team, values=values.to_numpy(), hysteresis=0.1)
+    assert plan.status == "optimal"
+    assert np.isfinite(plan.objective)
+    blocked = set(values.index[:50])
+    tier1 = plan.assignments.loc[plan.assignments["tier"] == "tier1", "account_id"]
+    assert not blocked & set(tier1)

@@ -445,7 +445,9 @@ class Disruption:
             # The band is a share of the larger of the two values: a promotion
             # must gain that share of what the higher tier is worth, and a
             # demotion must save it, so an account near a cut does not flip.
-            higher = np.maximum(np.abs(np.nan_to_num(there)), np.abs(np.nan_to_num(now))[:, None])
+            there = np.where(np.isfinite(there), np.abs(there), 0.0)
+            now = np.where(np.isfinite(now), np.abs(now), 0.0)
+            higher = np.maximum(there, now[:, None])
             price = price + tier_change * self.hysteresis * higher
         return values - price, moved
 
@@ -730,7 +732,9 @@ def disruption_frontier(
         maximize impact net of those prices), ``exact`` (the plan is
         optimal for :func:`tierplan.plan` with ``max_moves`` set to the
         budget and the same options), ``method`` and ``status``.
-        Expected impact never decreases with the budget.
+        Expected impact never decreases with the budget. When no plan fits
+        (e.g. locks overfill a book) every row is ``"infeasible"`` and
+        ``frame.attrs["diagnosis"]`` says why.
 
     Raises
     ------
@@ -756,9 +760,10 @@ def disruption_frontier(
         if key in plan_kwargs:
             raise ConfigError(f"disruption_frontier: {key} is set by the frontier, not passed")
     given = None if moves is None else [int(_whole("moves", k) or 0) for k in moves]
-    mip_only = any(plan_kwargs.get(k) for k in ("hours", "budget", "max_moves_per_csm")) or (
-        plan_kwargs.get("solver") is not None
-    )
+    # These options change the program or the books beyond what a priced
+    # network solve sees: every point is then a plan with a move budget.
+    heavy = ("hours", "budget", "max_moves_per_csm", "fit_bonus", "continuity_bonus")
+    mip_only = any(plan_kwargs.get(k) for k in heavy) or plan_kwargs.get("solver") is not None
     if mip_only:
         if given is None:
             raise ConfigError(
@@ -768,6 +773,13 @@ def disruption_frontier(
         return _mip_frontier(accounts, team, model, given, plan_kwargs)
 
     priced = _Pricer(accounts, team, model, plan_kwargs)
+    if priced.reasons:
+        frame = pd.DataFrame(
+            {"max_moves": sorted(set(given or [0])), "status": "infeasible", "exact": False}
+        ).reindex(columns=FRONTIER_COLUMNS)
+        frame["status"] = "infeasible"
+        frame.attrs["diagnosis"] = list(priced.reasons)
+        return frame
     free = priced.at(0.0)
     if given is None:
         given = [round(free.moves * f) for f in (0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1)]
@@ -819,8 +831,6 @@ class _Pricer:
             "match",
             "move_penalty",
             "hysteresis",
-            "fit_bonus",
-            "continuity_bonus",
             "attention",
             "verbose",
             "time_limit",
