@@ -374,3 +374,11 @@ def test_hysteresis_with_forbidden_tiers_in_a_user_value_matrix(small, perturbed
     blocked = set(values.index[:50])
     tier1 = plan.assignments.loc[plan.assignments["tier"] == "tier1", "account_id"]
     assert not blocked & set(tier1)
+
+
+def test_a_move_budget_below_the_departures_is_infeasible_with_a_reason(small):
+    first = small[0]
+    after = first.reassign(departing=["tier1-gen-02"], max_moves=3, solver="highs")
+    assert after.status == "infeasible"
+    assert any("no longer on the team" in reason for reason in after.diagnosis)
+    assert "max_moves=3" in after.summary()

@@ -213,13 +213,15 @@ def borrow(plan: Plan, rules: dict[str, float]) -> Plan:
         )
         if crew.size:
             csm[borrowed] = _spread(plan, crew, borrowed, hours)
+    from tierplan.disruption import _take
+
     ids = np.asarray(roster["csm_id"].to_numpy(dtype=object))
     rows = np.flatnonzero(borrowed)
     table = pd.DataFrame(
         {
             "account_id": acc.ids[rows],
             "tier": tiers[lowest].name,
-            "borrowed_by": pd.Series(ids[np.maximum(csm[rows], 0)]).where(csm[rows] >= 0),
+            "borrowed_by": _take(ids, csm[rows], None),
             "pooled_tier": tiers[pooled].name if pooled is not None else None,
             "reason": reason.to_numpy(dtype=object)[rows],
             "hours_this_quarter": hours[rows],
@@ -297,6 +299,11 @@ def borrowing_line(borrowing: Borrowing) -> str:
     if table.empty:
         return "  temporary borrowing: no tech-touch account on alert this quarter"
     covered = int(table["borrowed_by"].notna().sum())
+    if covered == 0:
+        return (
+            f"  temporary borrowing: {len(table):,} tech-touch accounts on alert, but the "
+            f"{borrowing.pooled_tier or 'pooled'} tier has no CSM to borrow them"
+        )
     return (
         f"  temporary borrowing: {len(table):,} tech-touch accounts on alert routed to the "
         f"{borrowing.pooled_tier} queue this quarter ({covered:,} with a CSM, "

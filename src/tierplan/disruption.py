@@ -122,6 +122,14 @@ def _whole(name: str, value: Any) -> int | None:
     return int(value)
 
 
+def _take(values: npt.NDArray[Any], rows: IntArray, fill: Any) -> npt.NDArray[Any]:
+    """``values[rows]`` with ``fill`` where ``rows`` is -1 (also for an empty roster)."""
+    out = np.full(rows.shape[0], fill, dtype=values.dtype if values.size else object)
+    ok = rows >= 0
+    out[ok] = values[rows[ok]]
+    return out
+
+
 def csm_pools(pools: PoolSet, roster: pd.DataFrame) -> tuple[PoolSet, IntArray, IntArray]:
     """One pool per CSM (pools without people stay whole).
 
@@ -151,7 +159,6 @@ def csm_pools(pools: PoolSet, roster: pd.DataFrame) -> tuple[PoolSet, IntArray, 
     parent = np.concatenate(parent_parts)
     row = np.concatenate(row_parts)
     human = row >= 0
-    safe = np.maximum(row, 0)
     ids = roster["csm_id"].astype(str).to_numpy(dtype=object)
     names = tuple(
         f"{pools.names[p]} {ids[r]}" if r >= 0 else pools.names[p]
@@ -159,7 +166,7 @@ def csm_pools(pools: PoolSet, roster: pd.DataFrame) -> tuple[PoolSet, IntArray, 
     )
 
     def per_csm(column: str, fallback: FloatArray | IntArray) -> Any:
-        return np.where(human, roster[column].to_numpy()[safe], fallback[parent])
+        return np.where(human, _take(roster[column].to_numpy(), row, 0), fallback[parent])
 
     csm_pool = np.full(len(roster), -1, dtype=np.int64)
     csm_pool[row[human]] = np.flatnonzero(human)
@@ -208,14 +215,13 @@ def fit_matrix(
     """
     out = np.zeros((accounts.n, rows.shape[0]))
     human = rows >= 0
-    safe = np.maximum(rows, 0)
     for label, bonus in fit_bonus.items():
-        theirs = roster[label].to_numpy(dtype=object)[safe]
+        theirs = _take(roster[label].to_numpy(dtype=object), rows, "")
         mine = getattr(accounts, label)
         same = (mine[:, None] == theirs[None, :]) & (theirs != "")[None, :] & human[None, :]
         out += float(bonus) * same
     if continuity_bonus:
-        ids = roster["csm_id"].to_numpy(dtype=object)[safe]
+        ids = _take(roster["csm_id"].to_numpy(dtype=object), rows, None)
         current = accounts.current_csm.astype(object)
         out += float(continuity_bonus) * ((current[:, None] == ids[None, :]) & human[None, :])
     return out
@@ -347,7 +353,7 @@ class Disruption:
         )
         roster_tier = roster["tier_index"].to_numpy(dtype=np.int64)
         wrong = in_human & (self.current_csm >= 0)
-        wrong &= roster_tier[np.maximum(self.current_csm, 0)] != self.current_tier
+        wrong &= _take(roster_tier, self.current_csm, -1) != self.current_tier
         fail(wrong, "a locked account's current_csm works in another tier than its current_tier")
         pinned = pd.notna(accounts.pinned_tier)
         clash = locked & pinned & (accounts.pinned_tier != accounts.current_tier)
@@ -386,8 +392,9 @@ class Disruption:
         cur_t = self.current_tier
         tier_change = (cur_t[:, None] >= 0) & (pools.tier[None, :] != cur_t[:, None])
         if by_csm_row is None:
-            safe = np.maximum(self.current_csm, 0)
-            owner_now = np.where(self.current_csm >= 0, pools.csm_pool[safe], -1)
+            on_team = self.current_csm >= 0
+            owner_now = np.full(self.current_csm.shape[0], -1, dtype=np.int64)
+            owner_now[on_team] = pools.csm_pool[self.current_csm[on_team]]
             owner_col = np.arange(len(pools))
             owner_col = np.where(pools.human, owner_col, -2)
         else:
@@ -503,6 +510,29 @@ class Disruption:
             f"{int(caps[c])}; unlock some of them or raise the cap "
             f"({format_ids(accounts.ids[held & (self.current_csm == c)])})."
             for c in over
+        ]
+
+    def budget_diagnosis(self, accounts: Accounts) -> list[str]:
+        """Move budgets that the departures alone exceed, in words.
+
+        Parameters
+        ----------
+        accounts
+            Validated accounts.
+
+        Returns
+        -------
+        list of str
+            Empty when the budget can be met.
+        """
+        orphans = self.had_csm & (self.current_csm < 0)
+        forced = int(orphans.sum())
+        if self.max_moves is None or forced <= self.max_moves:
+            return []
+        return [
+            f"{forced} accounts must move because their CSM is no longer on the team, more "
+            f"than max_moves={self.max_moves}; raise the limit "
+            f"({format_ids(accounts.ids[orphans])})."
         ]
 
     def side_rows(

@@ -65,7 +65,9 @@ def moves_table(plan: Plan) -> pd.DataFrame:
     now_tier = pd.Series(acc.current_tier).map(index).fillna(-1).to_numpy(dtype=np.int64)
     new_tier = plan.tier_choice
     roster_ids = plan.roster["csm_id"].to_numpy(dtype=object)
-    new_csm = np.where(plan.csm_choice >= 0, roster_ids[np.maximum(plan.csm_choice, 0)], None)
+    new_csm = np.full(plan.csm_choice.shape[0], None, dtype=object)
+    owned = plan.csm_choice >= 0
+    new_csm[owned] = roster_ids[plan.csm_choice[owned]]
     old_csm = acc.current_csm
     known_tier = now_tier >= 0
     known_csm = pd.notna(old_csm)

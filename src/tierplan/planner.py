@@ -448,6 +448,7 @@ def plan(
     prep = dataclasses.replace(prep, eligible=state.restrict(prep.eligible, prep.pools))
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
     reasons += state.lock_diagnosis(prep.accounts, prep.roster)
+    reasons += state.budget_diagnosis(prep.accounts)
     reasons += _side_diagnosis(prep, side)
     prep.clock.lap("diagnose")
     if reasons:
@@ -551,7 +552,8 @@ def plan(
     if solution.status == "infeasible":
         diagnosis = [
             "the solver proved that no assignment fits the book caps, minimum books, "
-            "pins, specialist rules, hours and budget together; relax pins or add CSMs"
+            "pins, locks, specialist rules, hours, budget and move limits together; relax "
+            "pins, locks or move limits, or add CSMs"
         ]
     elif solution.status == "time_limit" and not (solution.choice >= 0).all():
         diagnosis = ["the time limit ran out before any plan was found; allow more time"]
