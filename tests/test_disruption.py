@@ -251,7 +251,9 @@ def test_frontier_is_monotone_bounded_and_exact_where_it_says(small, perturbed):
     assert front.loc[0, "gain"] == pytest.approx(0.0)
     free = tp.plan(perturbed, team)
     assert front["expected_impact"].iloc[-1] == pytest.approx(free.objective, rel=1e-9)
-    fig = tp.plots.disruption(front)
+    from tierplan.plots import disruption
+
+    fig = disruption(front)
     assert fig.axes[0].get_xlabel() == "accounts moved"
     for row in front[front["exact"]].itertuples():
         mip = tp.plan(perturbed, team, max_moves=int(row.max_moves), solver="highs")

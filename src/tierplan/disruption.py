@@ -360,6 +360,23 @@ class Disruption:
         fail(clash, "a locked account is pinned to another tier than its current_tier")
 
     # -- what counts as a move ----------------------------------------------
+    def overfull(self, roster: pd.DataFrame) -> bool:
+        """Whether some CSM holds more current accounts than their book cap.
+
+        Parameters
+        ----------
+        roster
+            Resolved roster.
+
+        Returns
+        -------
+        bool
+            True when keeping every current account is impossible for a CSM.
+        """
+        held = self.current_csm[self.current_csm >= 0]
+        count = np.bincount(held, minlength=len(roster))
+        return bool((count > roster["max_accounts"].to_numpy(dtype=np.float64)).any())
+
     @property
     def active(self) -> bool:
         """Whether any account has a current state to keep."""
@@ -762,7 +779,8 @@ def disruption_frontier(
         maximize impact net of those prices), ``exact`` (the plan is
         optimal for :func:`tierplan.plan` with ``max_moves`` set to the
         budget and the same options), ``method`` and ``status``.
-        Expected impact never decreases with the budget. When no plan fits
+        Expected impact never decreases with the budget; draw it with
+        :func:`tierplan.plots.disruption`. When no plan fits
         (e.g. locks overfill a book) every row is ``"infeasible"`` and
         ``frame.attrs["diagnosis"]`` says why.
 

@@ -349,9 +349,11 @@ def plan(
         ties go to staying, and books keep each account with its current CSM.
     max_moves
         At most this many accounts move: change tier or CSM, i.e. rows of
-        ``plan.moves`` (a side constraint: MIP path; with current CSMs the
-        program has one pool per CSM, so CSM changes are counted exactly).
-        Accounts of a CSM who left always move.
+        ``plan.moves`` (a side constraint: MIP path). CSM changes are
+        counted exactly: on the pool program when books keep every account
+        that stays in its CSM's pool, else (a CSM over their cap, hours,
+        ``fit_bonus``, ``continuity_bonus``) on a program with one pool per
+        CSM. Accounts of a CSM who left always move.
     max_moves_per_csm
         At most this many accounts leave each CSM's book, and at most this
         many join it (CSMs on the team; a departed CSM's accounts are not
@@ -440,10 +442,13 @@ def plan(
         max_moves_per_csm=max_moves_per_csm,
     )
     rules = borrow_rules(alerts, prep.accounts)
-    # Move budgets count CSM changes, which only a program with one pool per
-    # CSM sees exactly.
+    # Move budgets count CSM changes. The pool program sees them exactly only
+    # when the books keep every account that stays in its CSM's pool: no
+    # CSM over their cap already, no fit or hours re-dealing books. Otherwise
+    # (and for budgets per CSM) the program gets one pool per CSM.
     by_csm = state.max_moves_per_csm is not None or (
-        state.max_moves is not None and bool(state.had_csm.any())
+        state.max_moves is not None
+        and (state.overfull(prep.roster) or bool(fit_bonus) or bool(continuity_bonus) or hours)
     )
     prep = dataclasses.replace(prep, eligible=state.restrict(prep.eligible, prep.pools))
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
