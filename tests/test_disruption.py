@@ -137,9 +137,19 @@ def test_csm_change_price_decides_who_keeps_an_account(regional):
     # Cheap changes are made where the fit pays for them, not to make room
     # for nothing; dear ones are not made at all.
     assert 0 < (cheap.moves["move"] == "new owner").sum() <= owners
+    assert cheap.moves["reason"].str.contains("shares the account's region").all()
     assert dear.moves.empty
     # The tier plan itself is the same: only who holds an account changed.
     assert dear.objective == pytest.approx(free.objective)
+
+
+def test_move_budget_holds_when_fit_redeals_books(regional):
+    current, team = regional
+    fitted = tp.plan(current, team, fit_bonus={"region": 1_000}, max_moves=4, solver="highs")
+    assert fitted.status == "optimal"
+    assert 0 < len(fitted.moves) <= 4
+    moved = fitted.assignments.set_index("account_id").loc[fitted.moves["account_id"]]
+    assert moved["csm_id"].notna().all()
 
 
 def test_number_and_mapping_forms_of_move_penalty_agree(small, perturbed):
