@@ -249,6 +249,32 @@ def test_departure_moves_only_the_leavers_accounts_when_there_is_room():
     assert (after.books["accounts"] <= after.books["max_accounts"]).all()
 
 
+def test_departure_with_fit_sends_the_leavers_accounts_to_matching_csms():
+    accounts = tp.synthetic_accounts(n=60, seed=3)
+    roster = pd.DataFrame(
+        {
+            "csm_id": ["a", "b", "c", "d", "p"],
+            "tier": ["tier1", "tier1", "tier1", "tier1", "tier2"],
+            "region": ["NA", "EMEA", "NA", "EMEA", ""],
+        }
+    )
+    first = tp.plan(accounts, tp.Team.from_roster(roster))
+    held = set(first.assignments.loc[first.assignments["csm_id"] == "a", "account_id"])
+    plain = first.reassign(departing=["a"])
+    fitted = first.reassign(departing=["a"], fit_bonus={"region": 1_000})
+    for after in (plain, fitted):
+        assert set(after.moves["account_id"]) == held
+        assert (after.books["accounts"] <= after.books["max_accounts"]).all()
+    region = accounts.set_index("account_id")["region"]
+
+    def matches(plan: tp.Plan) -> int:
+        moved = plan.moves.set_index("account_id")
+        theirs = moved["to_csm"].map(roster.set_index("csm_id")["region"])
+        return int((theirs == region.loc[moved.index]).sum())
+
+    assert matches(fitted) > matches(plain)
+
+
 # -- frontier -------------------------------------------------------------------
 def test_frontier_is_monotone_bounded_and_exact_where_it_says(small, perturbed):
     team = small[2]

@@ -293,7 +293,8 @@ class Plan:
         This plan becomes the current state: accounts keep their tier and
         CSM unless the departure forces a move, and the departing CSMs'
         accounts spread over the CSMs with room in their pool (by balance,
-        not to one person).
+        not to one person; by fit first when ``fit_bonus`` is given, which
+        then only steers the accounts that must move).
 
         Parameters
         ----------
@@ -335,6 +336,11 @@ class Plan:
         accounts["current_tier"] = current["tier"].to_numpy()
         accounts["current_csm"] = current["csm_id"].to_numpy()
         options.setdefault("name", f"{self.name} (reassigned)")
+        if options.get("fit_bonus") and "continuity_bonus" not in options:
+            # Fit steers where the leavers' accounts go; it does not reshuffle
+            # the books of those who stay. Moving a stayer to make room for a
+            # better-fitting leaver gains at most twice the fit.
+            options["continuity_bonus"] = 1.0 + 2.0 * float(sum(options["fit_bonus"].values()))
         return make_plan(accounts, Team.from_roster(roster), self.model, **options)
 
     @cached_property
