@@ -359,6 +359,8 @@ def plan(
         many join it (CSMs on the team; a departed CSM's accounts are not
         limited on leaving, but the books they join are). Exact: the program
         then has one pool per CSM (MIP path), and books are what it chose.
+        Together with ``hours`` it is a generalized assignment problem that
+        can take long to prove; give a ``time_limit``.
     hysteresis
         Band against flip-flopping, a share in [0, 1): an account changes
         tier only when the move gains at least this share of its value in
