@@ -72,6 +72,27 @@ def test_max_moves_caps_every_kind_of_move(small, perturbed, k):
     assert plan.moves["reason"].str.len().gt(0).all()
 
 
+@settings(max_examples=5)
+@given(
+    seed=st.integers(0, 10_000),
+    budgets=st.lists(st.integers(0, 12), min_size=2, max_size=3, unique=True),
+)
+def test_move_budget_is_kept_and_never_costs_impact_as_it_grows(seed, budgets):
+    accounts = tp.synthetic_accounts(n=300, seed=seed)
+    team = tp.Team.from_headcount({"tier1": 2, "tier2": 1})
+    data = jitter(with_state(accounts, tp.plan(accounts, team)), 0.4, 2.5, seed=seed + 1)
+    previous = -np.inf
+    for k in sorted(budgets):
+        plan = tp.plan(data, team, max_moves=k, solver="highs")
+        assert plan.status == "optimal"
+        assert len(plan.moves) <= k
+        assert plan.moves["reason"].str.len().gt(0).all()
+        # Each plan is optimal within the MIP gap (1e-4): a larger budget is
+        # never worse by more than that (the frontier is exactly monotone).
+        assert plan.objective >= previous * (1 - 1e-4)
+        previous = plan.objective
+
+
 def test_max_moves_per_csm_holds_for_leaving_and_joining(small, perturbed):
     team = small[2]
     free = tp.plan(perturbed, team)
