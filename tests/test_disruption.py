@@ -441,3 +441,15 @@ def test_a_move_budget_below_the_departures_is_infeasible_with_a_reason(small):
     assert after.status == "infeasible"
     assert any("no longer on the team" in reason for reason in after.diagnosis)
     assert "max_moves=3" in after.summary()
+
+
+def test_excel_report_has_moves_and_borrowed_sheets(alerted, tmp_path):
+    from openpyxl import load_workbook
+
+    data, team = alerted
+    data = jitter(data, 0.3, 3.0, seed=5)
+    plan = tp.plan(data, team)
+    assert not plan.moves.empty and not plan.borrowed.empty
+    book = load_workbook(plan.to_excel(tmp_path / "plan.xlsx"), read_only=True)
+    assert {"moves", "borrowed"} <= set(book.sheetnames)
+    assert book["moves"].max_row == len(plan.moves) + 1
