@@ -382,11 +382,6 @@ class Disruption:
         """Whether any account has a current state to keep."""
         return bool((self.current_tier >= 0).any() or self.had_csm.any())
 
-    @property
-    def budgeted(self) -> bool:
-        """Whether a move budget makes the program a MIP."""
-        return self.max_moves is not None or self.max_moves_per_csm is not None
-
     def move_masks(
         self, pools: PoolSet, by_csm_row: IntArray | None = None
     ) -> tuple[BoolArray, BoolArray]:
@@ -766,7 +761,9 @@ def disruption_frontier(
     **plan_kwargs
         Other options of :func:`tierplan.plan` (``move_penalty``,
         ``hysteresis``, ``values``, ``match``, ...). With ``hours``,
-        ``budget`` or ``max_moves_per_csm`` every point is a MIP.
+        ``budget``, ``max_moves_per_csm``, ``fit_bonus``,
+        ``continuity_bonus`` or a named ``solver`` every point is a MIP
+        (give ``moves`` then).
 
     Returns
     -------
@@ -804,6 +801,9 @@ def disruption_frontier(
     """
     from tierplan.planner import plan as make_plan
 
+    rounds = _whole("max_rounds", max_rounds)
+    if not rounds:
+        raise ConfigError(f"max_rounds: must be a whole number >= 1, got {max_rounds!r}")
     for key in ("max_moves", "name"):
         if key in plan_kwargs:
             raise ConfigError(f"disruption_frontier: {key} is set by the frontier, not passed")
@@ -834,11 +834,11 @@ def disruption_frontier(
     wanted = sorted(set(given))
     rows = []
     for k in wanted:
-        best = priced.search(k, max_rounds)
+        best = priced.search(k, rounds)
         bound = priced.bound(k)
         hit = best is not None and best.moves == k
         # The unconstrained optimum is exact for every budget it fits in.
-        hit = hit or (best is not None and best is free)
+        hit = priced.provable and (hit or (best is not None and best is free))
         row: dict[str, Any] = {
             "max_moves": k,
             "best": best,
@@ -921,6 +921,11 @@ class _Pricer:
         # Prices set by the caller make the bound meaningless for impact.
         priced = any(self.state.penalty.values()) or self.state.hysteresis > 0
         self.slack = math.nan if priced else 2.0 * STAY_BONUS * max(1.0, largest)
+        # A CSM already over their cap must shed accounts the pool program
+        # does not price: the points stay valid plans but prove nothing.
+        self.provable = not self.state.overfull(prep.roster)
+        if not self.provable:
+            self.slack = math.nan
         self.reasons = self._diagnose()
 
     def _diagnose(self) -> list[str]:
