@@ -63,6 +63,23 @@ def test_replanning_unchanged_data_moves_nothing_under_any_control(small, option
     pd.testing.assert_series_equal(again.assignments["csm_id"], first.assignments["csm_id"])
 
 
+@pytest.mark.parametrize("options", [{"hours": True}, {"hours": True, "budget": 5e6}])
+def test_replanning_unchanged_data_on_the_mip_path_moves_nothing(options):
+    # The MIP stops within its gap; here it would find another plan inside
+    # the gap and move accounts for it, unless the current state is kept.
+    accounts = tp.synthetic_accounts(n=800, seed=9)
+    roster = pd.DataFrame({"csm_id": list("abcdpq"), "tier": ["tier1"] * 4 + ["tier2"] * 2})
+    team = tp.Team.from_roster(roster)
+    first = tp.plan(accounts, team, **options)
+    assert first.solver_info["path"] == "mip"
+    again = tp.plan(with_state(accounts, first), team, **options)
+    assert again.status == "optimal"
+    assert again.moves.empty
+    assert again.objective == pytest.approx(first.objective, rel=1e-12)
+    assert again.gap <= 2 * 1e-4
+    assert again.solver_info["current_state_kept"]
+
+
 @pytest.mark.parametrize("k", [0, 4, 10])
 def test_max_moves_caps_every_kind_of_move(small, perturbed, k):
     team = small[2]

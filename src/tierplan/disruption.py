@@ -667,6 +667,111 @@ def solve_by_csm(
     return dataclasses.replace(solution, choice=pool_choice), csm, fit_total
 
 
+def keep_current(
+    prep: Any,
+    state: Disruption,
+    solution: Any,
+    side: tuple[SideRow, ...],
+    *,
+    hours: bool,
+    target: float,
+    fit_bonus: Mapping[str, float],
+    continuity_bonus: float,
+    by_csm: bool,
+) -> tuple[Any, IntArray] | None:
+    """The current state, when the MIP's plan gains less than the gap over it.
+
+    A MIP answer is optimal only up to its gap, so a re-plan of unchanged
+    data could trade the current state for another plan inside the gap and
+    move accounts for nothing. When the current state itself fits every
+    rule (eligibility, book caps and minimums, side rows, CSM hours) and the
+    plan found beats it by less than ``target`` (relative to the bound), the
+    current state is the answer: within twice the gap of the optimum, and
+    ``gap`` reports its distance to the bound honestly.
+
+    Parameters
+    ----------
+    prep
+        The planner's prepared inputs.
+    state
+        Current state and controls.
+    solution
+        The MIP path's solution (pool-level choices).
+    side
+        Side rows of the pool-level program.
+    hours
+        Whether CSM hours are capped.
+    target
+        Relative gain (over the bound) below which the current state is kept.
+    fit_bonus, continuity_bonus, by_csm
+        Fit values that were part of the program's objective (only with
+        one pool per CSM).
+
+    Returns
+    -------
+    tuple or None
+        The solution with the current state and the roster row per account,
+        or ``None`` when the current state does not qualify.
+    """
+    from tierplan.mip import relative_gap
+
+    if solution.info.get("path") != "mip" or not math.isfinite(solution.bound):
+        return None
+    pools, roster = prep.pools, prep.roster
+    n = prep.accounts.n
+    on_team = state.current_csm >= 0
+    if (state.had_csm & ~on_team).any():
+        return None  # a CSM left: their accounts must move
+    current = np.full(n, -1, dtype=np.int64)
+    current[on_team] = pools.csm_pool[state.current_csm[on_team]]
+    digital = np.full(len(prep.model.tiers), -1, dtype=np.int64)
+    digital[pools.tier[~pools.human]] = np.flatnonzero(~pools.human)
+    loose = ~on_team & (state.current_tier >= 0)
+    current[loose] = digital[state.current_tier[loose]]
+    if (current < 0).any() or (pools.tier[current] != state.current_tier).any():
+        return None
+    rows = np.arange(n)
+    if not prep.eligible[rows, current].all():
+        return None
+    held = np.bincount(state.current_csm[on_team], minlength=len(roster))
+    if (held > roster["max_accounts"].to_numpy()).any() or (
+        held < roster["min_accounts"].to_numpy()
+    ).any():
+        return None
+    for row in side:
+        if float(row.matrix()[rows, current].sum()) > row.upper * (1 + 1e-9) + 1e-9:
+            return None
+    if hours:
+        load = np.bincount(
+            state.current_csm[on_team],
+            weights=prep.workload[rows, state.current_tier][on_team],
+            minlength=len(roster),
+        )
+        if (load > roster["hours"].to_numpy(dtype=np.float64) * (1 + 1e-9)).any():
+            return None
+    objective = float(prep.value[rows, state.current_tier].sum())
+    if by_csm and (fit_bonus or continuity_bonus):
+        # Fit of each account with its own CSM: the diagonal of fit_matrix.
+        for label, bonus in fit_bonus.items():
+            theirs = _take(roster[label].to_numpy(dtype=object), state.current_csm, "")
+            mine = getattr(prep.accounts, label)
+            objective += float(bonus) * float(((mine == theirs) & (theirs != "")).sum())
+        objective += float(continuity_bonus) * float(on_team.sum())
+    gain = float(solution.objective) - objective
+    if not gain <= target * max(abs(float(solution.bound)), 1e-9):
+        return None
+    gap = relative_gap(objective, solution.bound)
+    info = {
+        **solution.info,
+        "method": f"{solution.info.get('method', '')}; current state kept (within the gap)",
+        "current_state_kept": True,
+    }
+    kept = dataclasses.replace(
+        solution, status="optimal", choice=current, objective=objective, gap=gap, info=info
+    )
+    return kept, np.where(on_team, state.current_csm, -1)
+
+
 def count_moves(
     state: Disruption, tier_choice: IntArray, csm_choice: IntArray
 ) -> dict[str, IntArray | int]:

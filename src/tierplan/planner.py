@@ -22,7 +22,7 @@ from tierplan.books import fit_books, fit_books_to_hours, split_books
 from tierplan.borrowing import borrow, borrow_rules
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
-from tierplan.disruption import Disruption, solve_by_csm
+from tierplan.disruption import Disruption, keep_current, solve_by_csm
 from tierplan.errors import ConfigError
 from tierplan.formulation import SideRow
 from tierplan.impact import user_values, value_matrix
@@ -347,6 +347,9 @@ def plan(
         within a tier) and ``"move"`` (per moved account, whatever moved).
         0 by default, yet a re-plan of unchanged data still moves nothing:
         ties go to staying, and books keep each account with its current CSM.
+        On the MIP path (hours, budget, move limits), which stops within
+        its gap, the current state is kept whenever it fits every rule and
+        the best plan found beats it by less than ``mip_gap``.
     max_moves
         At most this many accounts move: change tier or CSM, i.e. rows of
         ``plan.moves`` (a side constraint: MIP path). CSM changes are
@@ -509,7 +512,21 @@ def plan(
             solution = dataclasses.replace(
                 solution, info={**solution.info, "fit_bonus_total": fit_total}
             )
-    if hours and not by_csm and (solution.choice >= 0).all():
+    if adjusted and solution.status != "infeasible":
+        kept = keep_current(
+            prep,
+            state,
+            solution,
+            side,
+            hours=hours,
+            target=mip_gap if mip_gap is not None else DEFAULT_MIP_GAP,
+            fit_bonus=dict(fit_bonus or {}),
+            continuity_bonus=float(continuity_bonus),
+            by_csm=by_csm,
+        )
+        if kept is not None:
+            solution, csm = kept
+    if hours and not by_csm and csm is None and (solution.choice >= 0).all():
         # Pool hours are a relaxation of the CSMs' hours: pack the books, and
         # where a pool's accounts do not pack, tighten that pool and re-solve.
         bound = solution.bound
