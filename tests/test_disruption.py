@@ -470,3 +470,12 @@ def test_excel_report_has_moves_and_borrowed_sheets(alerted, tmp_path):
     book = load_workbook(plan.to_excel(tmp_path / "plan.xlsx"), read_only=True)
     assert {"moves", "borrowed"} <= set(book.sheetnames)
     assert book["moves"].max_row == len(plan.moves) + 1
+
+
+def test_per_csm_program_too_large_is_refused_in_words(small, monkeypatch):
+    import tierplan.disruption as disruption
+
+    monkeypatch.setattr(disruption, "MAX_CSM_PAIRS", 100)
+    _, current, team = small
+    with pytest.raises(tp.ConfigError, match="one column per account and CSM"):
+        tp.plan(current, team, max_moves_per_csm=2)

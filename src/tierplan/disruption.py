@@ -58,6 +58,10 @@ BoolArray = npt.NDArray[np.bool_]
 #: of tier, a change of CSM.
 PENALTY_KEYS = ("move", "tier", "csm")
 
+#: Most (account, CSM) columns of the program with one pool per CSM: beyond
+#: this the MIP takes gigabytes and minutes.
+MAX_CSM_PAIRS = 2_000_000
+
 #: Stay bonus, relative to the largest value, that breaks ties toward the
 #: current tier and CSM: small enough to never trade real impact for it.
 STAY_BONUS = 1e-9
@@ -632,6 +636,15 @@ def solve_by_csm(
 
     pools, parent, row = csm_pools(prep.pools, prep.roster)
     eligible = state.restrict(prep.eligible[:, parent], pools, row)
+    pairs = int(eligible.sum())
+    if pairs > MAX_CSM_PAIRS:
+        raise ConfigError(
+            f"move limits per CSM (or a move budget with hours or fit) need a program with "
+            f"one column per account and CSM it may go to: {pairs:,} here, above the "
+            f"{MAX_CSM_PAIRS:,} that solve in reasonable time and memory. Use max_moves "
+            "with the pool program (no hours or fit), tp.disruption_frontier, or plan "
+            "regions or segments separately."
+        )
     values = np.where(eligible, prep.value[:, pools.tier], 0.0)
     bonus = fit_matrix(prep.accounts, prep.roster, row, fit_bonus, continuity_bonus)
     values, moved = state.adjust(values + bonus, eligible, prep.value, pools, row)

@@ -363,7 +363,9 @@ def plan(
         limited on leaving, but the books they join are). Exact: the program
         then has one pool per CSM (MIP path), and books are what it chose.
         Together with ``hours`` it is a generalized assignment problem that
-        can take long to prove; give a ``time_limit``.
+        can take long to prove; give a ``time_limit``. The program has one
+        column per account and CSM it may go to: it suits tens of thousands
+        of accounts (2 million columns at most, else a ``ConfigError``).
     hysteresis
         Band against flip-flopping, a share in [0, 1): an account changes
         tier only when the move gains at least this share of its value in
