@@ -17,6 +17,7 @@ from tierplan.accounts import Accounts, load_accounts
 from tierplan.assignment import BookAssignment, assign_books
 from tierplan.attention import allocate_attention, attention_gain
 from tierplan.config import CoverageModel, CoverageMotion, Response, Tier
+from tierplan.disruption import disruption_frontier
 from tierplan.errors import ConfigError, InputError, SolverError, TierplanError
 from tierplan.impact import value_matrix
 from tierplan.planner import baseline_plan, plan
@@ -56,6 +57,7 @@ __all__ = [
     "assign_books",
     "attention_gain",
     "baseline_plan",
+    "disruption_frontier",
     "frontier",
     "headcount_grid",
     "load_accounts",

@@ -11,7 +11,7 @@ naming the column, the offending ids and the rule.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,13 @@ class Accounts:
         Pinned tier name per account, or ``None``.
     current_tier, current_csm
         Current state, or ``None`` per account.
+    locked
+        Accounts that keep their current tier and CSM whatever the plan
+        (all ``False`` without a ``locked`` column).
+    alert, health_drop, renewal_days
+        Alert signals for temporary borrowing (``None`` when the column is
+        absent): an alert raised by the CS platform, points of health score
+        lost over the quarter, days to the next renewal.
     order
         ``order[k]`` is the input row of canonical account ``k``.
     frame
@@ -80,6 +87,10 @@ class Accounts:
     current_csm: ObjArray
     order: npt.NDArray[np.intp]
     frame: pd.DataFrame
+    locked: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    alert: npt.NDArray[np.bool_] | None = None
+    health_drop: FloatArray | None = None
+    renewal_days: FloatArray | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -208,6 +219,22 @@ def _check_range(
         raise InputError(rule, column=column, ids=_ids_where(ids, bad))
 
 
+def _booleans(frame: pd.DataFrame, column: str, id_col: str) -> npt.NDArray[np.bool_]:
+    """Column of True/False values; anything else (text, 0/1, missing) is an error."""
+    col = frame[column]
+    if pd.api.types.is_bool_dtype(col) and not col.isna().any():
+        return np.asarray(col.to_numpy(dtype=bool), dtype=bool)
+    values = col.to_numpy(dtype=object)
+    ok = col.map(type).isin([bool, np.bool_]).to_numpy(dtype=bool)
+    if not ok.all():
+        raise InputError(
+            "must be True or False in every row (no text, numbers or empty cells)",
+            column=column,
+            ids=_ids_where(frame[id_col], ~ok),
+        )
+    return np.asarray(values.astype(bool), dtype=bool)
+
+
 def _labels(frame: pd.DataFrame, column: str) -> ObjArray:
     """Optional text column as an object array with ``None`` for missing."""
     if column not in frame.columns:
@@ -236,7 +263,11 @@ def load_accounts(
         0), ``risk`` (0-1, default 0.10), ``vertical``, ``region``,
         ``language`` (text, default none),
         ``complexity`` (>= 0, default 0), ``strategic`` (>= 0, default 0),
-        ``pinned_tier`` (a tier name), ``current_tier``, ``current_csm``.
+        ``pinned_tier`` (a tier name), ``current_tier``, ``current_csm``,
+        ``locked`` (True/False: keep the current tier and CSM), and the
+        alert signals of temporary borrowing: ``alert`` (True/False),
+        ``health_drop`` (health-score points lost this quarter, any number)
+        and ``renewal_days`` (days to the next renewal, >= 0).
     tiers
         Known tier names, to check ``pinned_tier`` and ``current_tier``.
 
@@ -297,6 +328,19 @@ def load_accounts(
                     ids=_ids_where(raw_ids, unknown),
                 )
     current_csm = _labels(frame, "current_csm")
+    locked = (
+        _booleans(frame, "locked", "account_id")
+        if "locked" in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    alert = _booleans(frame, "alert", "account_id") if "alert" in frame.columns else None
+    health_drop = (
+        _numeric(frame, "health_drop", "account_id") if "health_drop" in frame.columns else None
+    )
+    renewal_days = None
+    if "renewal_days" in frame.columns:
+        renewal_days = _numeric(frame, "renewal_days", "account_id")
+        _check_range(renewal_days, raw_ids, "renewal_days", low=0.0)
 
     order = _canonical_order(raw_ids)
     ids = raw_ids.to_numpy(dtype=object)
@@ -315,6 +359,10 @@ def load_accounts(
         current_csm=current_csm[order],
         order=order,
         frame=frame,
+        locked=locked[order],
+        alert=None if alert is None else alert[order],
+        health_drop=None if health_drop is None else health_drop[order],
+        renewal_days=None if renewal_days is None else renewal_days[order],
     )
 
 

@@ -60,6 +60,7 @@ def _keep_current(
     arr: FloatArray,
     current: IntArray,
     csm: IntArray,
+    locked: npt.NDArray[np.bool_],
 ) -> tuple[IntArray, IntArray]:
     """Keep accounts with their current CSM; return who and which slots are left."""
     position = np.searchsorted(csms, current[members])
@@ -69,7 +70,8 @@ def _keep_current(
     if not inside.any():
         return members, slots
     stayers, where = members[inside], position[inside]
-    order = np.lexsort((stayers, -arr[stayers], where))
+    # Locked accounts are kept first, then the largest.
+    order = np.lexsort((stayers, -arr[stayers], ~locked[stayers], where))
     stayers, where = stayers[order], where[order]
     rank = np.arange(where.shape[0]) - np.searchsorted(where, where)
     keep = rank < caps_all[csms][where]
@@ -92,6 +94,7 @@ def split_books(
     pools: PoolSet,
     roster: pd.DataFrame,
     current: IntArray | None = None,
+    locked: npt.NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """Give every account of a human pool to one of the pool's CSMs.
 
@@ -109,6 +112,9 @@ def split_books(
         Roster row of each account's current CSM (``-1`` for none). Accounts
         whose current CSM is in their pool stay with them while the CSM's cap
         allows (largest ARR first); only the rest are dealt.
+    locked
+        Accounts kept with their current CSM before any other (the planner
+        has checked that they fit the caps).
 
     Returns
     -------
@@ -121,6 +127,8 @@ def split_books(
         If a pool holds more accounts than its CSMs' caps (a solver bug).
     """
     csm = np.full(pool_choice.shape[0], -1, dtype=np.int64)
+    if locked is None or locked.shape != pool_choice.shape:
+        locked = np.zeros(pool_choice.shape[0], dtype=bool)
     caps_all = roster["max_accounts"].to_numpy(dtype=np.int64)
     mins_all = roster["min_accounts"].to_numpy(dtype=np.int64)
     for p in np.flatnonzero(pools.human):
@@ -135,7 +143,9 @@ def split_books(
                 f"{slots.shape[0]} book places"
             )
         if current is not None:
-            members, slots = _keep_current(members, slots, csms, caps_all, arr, current, csm)
+            members, slots = _keep_current(
+                members, slots, csms, caps_all, arr, current, csm, locked
+            )
         # Largest ARR first; ties by canonical account order for determinism.
         by_arr = members[np.lexsort((members, -arr[members]))]
         csm[by_arr] = csms[slots[: by_arr.shape[0]]]
@@ -150,6 +160,7 @@ def fit_books_to_hours(
     roster: pd.DataFrame,
     *,
     time_limit: float | None = None,
+    locked: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[IntArray, list[int]]:
     """Move accounts between a pool's CSMs until no CSM is over their hours.
 
@@ -172,6 +183,8 @@ def fit_books_to_hours(
         Resolved roster (``hours``, ``max_accounts``).
     time_limit
         Seconds per pool for the exact re-assignment.
+    locked
+        Accounts that stay with the CSM ``csm`` gives them.
 
     Returns
     -------
@@ -198,7 +211,7 @@ def fit_books_to_hours(
         # at the first packing, where rewarding the old split made it prove
         # optimality of a hard knapsack-like program instead.
         books = assign_books(
-            np.zeros((members.shape[0], csms.shape[0])),
+            _pin(np.zeros((members.shape[0], csms.shape[0])), members, csms, out, locked),
             np.repeat(workload[members][:, None], csms.shape[0], axis=1),
             hours[csms],
             max_accounts=caps[csms],
@@ -222,6 +235,7 @@ def fit_books(
     continuity_bonus: float = 0.0,
     workload: FloatArray | None = None,
     time_limit: float | None = None,
+    locked: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[IntArray, float]:
     """Re-assign each pool's accounts to its CSMs to maximize fit and continuity.
 
@@ -253,6 +267,8 @@ def fit_books(
         Hours per account, to respect CSM hours; ``None`` for counts only.
     time_limit
         Seconds per pool.
+    locked
+        Accounts that stay with the CSM ``csm`` gives them.
 
     Returns
     -------
@@ -290,7 +306,7 @@ def fit_books(
             else np.zeros_like(value)
         )
         books = assign_books(
-            value,
+            _pin(value, members, csms, out, locked),
             load,
             hours[csms] if workload is not None else np.full(csms.shape[0], np.inf),
             max_accounts=caps[csms],
@@ -301,3 +317,17 @@ def fit_books(
         chosen = np.searchsorted(csms, out[members])
         total += float(value[np.arange(members.shape[0]), chosen].sum())
     return out, total
+
+
+def _pin(
+    value: FloatArray,
+    members: IntArray,
+    csms: IntArray,
+    csm: IntArray,
+    locked: npt.NDArray[np.bool_] | None,
+) -> FloatArray:
+    """Forbid (``nan``) every CSM but their own to locked accounts."""
+    if locked is None or locked.shape != csm.shape or not locked[members].any():
+        return value
+    own = csms[None, :] == csm[members][:, None]
+    return np.where(locked[members][:, None] & ~own, np.nan, value)

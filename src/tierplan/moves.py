@@ -65,7 +65,9 @@ def moves_table(plan: Plan) -> pd.DataFrame:
     now_tier = pd.Series(acc.current_tier).map(index).fillna(-1).to_numpy(dtype=np.int64)
     new_tier = plan.tier_choice
     roster_ids = plan.roster["csm_id"].to_numpy(dtype=object)
-    new_csm = np.where(plan.csm_choice >= 0, roster_ids[np.maximum(plan.csm_choice, 0)], None)
+    new_csm = np.full(plan.csm_choice.shape[0], None, dtype=object)
+    owned = plan.csm_choice >= 0
+    new_csm[owned] = roster_ids[plan.csm_choice[owned]]
     old_csm = acc.current_csm
     known_tier = now_tier >= 0
     known_csm = pd.notna(old_csm)
@@ -95,8 +97,33 @@ def moves_table(plan: Plan) -> pd.DataFrame:
         }
     )
     frame["reason"] = _reasons(plan, frame, promotion, demotion)
+    fit = _better_fit(plan, frame, rows)
+    frame["reason"] = frame["reason"].where(fit.eq(""), fit)
     # Rows in the input's order, like the assignments table.
     return frame.iloc[np.argsort(acc.order[rows])].reset_index(drop=True)[MOVE_COLUMNS]
+
+
+def _better_fit(plan: Plan, frame: pd.DataFrame, rows: np.ndarray) -> pd.Series:
+    """Reason for owner changes made for fit ("CSM x shares the account's region"), else ""."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    roster = plan.roster.set_index("csm_id")
+    same_tier = frame["from_tier"].eq(frame["to_tier"])
+    kept_on = frame["from_csm"].isin(roster.index) & frame["to_csm"].notna() & same_tier
+    if not kept_on.any():
+        return out
+    acc = plan.accounts_data
+    for label in ("language", "region", "vertical"):
+        if label not in roster.columns:
+            continue
+        mine = pd.Series(getattr(acc, label)[rows], index=frame.index)
+        theirs_new = frame["to_csm"].map(roster[label]).fillna("")
+        theirs_old = frame["from_csm"].map(roster[label]).fillna("")
+        better = kept_on & mine.ne("") & theirs_new.eq(mine) & theirs_old.ne(mine)
+        text = (
+            "CSM " + frame["to_csm"].astype(str) + f" shares the account's {label} (" + mine + ")"
+        )
+        out = out.where(~better | out.ne(""), text)
+    return out
 
 
 def _reasons(

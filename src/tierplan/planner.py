@@ -20,8 +20,10 @@ import pandas as pd
 from tierplan.accounts import Accounts, load_accounts
 from tierplan.bands import POLICIES, Bands, BandSearch, PriceOfExplainability, search_bands
 from tierplan.books import fit_books, fit_books_to_hours, split_books
+from tierplan.borrowing import borrow, borrow_rules
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
+from tierplan.disruption import Disruption, keep_current, solve_by_csm
 from tierplan.errors import ConfigError
 from tierplan.formulation import SideRow
 from tierplan.impact import user_values, value_matrix
@@ -197,7 +199,14 @@ def _assemble(
     )
     if csm is None:
         csm = (
-            split_books(choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm)
+            split_books(
+                choice,
+                prep.accounts.arr,
+                prep.pools,
+                prep.roster,
+                prep.current_csm,
+                prep.accounts.locked,
+            )
             if solution.status != "infeasible" and ok.all()
             else np.full(n, -1, dtype=np.int64)
         )
@@ -256,8 +265,11 @@ def plan(
     match: Sequence[str] = (),
     fit_bonus: Mapping[str, float] | None = None,
     continuity_bonus: float = 0.0,
-    move_penalty: float = 0.0,
+    move_penalty: float | Mapping[str, float] = 0.0,
     max_moves: int | None = None,
+    max_moves_per_csm: int | None = None,
+    hysteresis: float = 0.0,
+    alerts: Mapping[str, float] | None = None,
     policy: str = "free",
     verbose: bool = False,
     name: str = "optimized",
@@ -272,7 +284,9 @@ def plan(
     accounts
         DataFrame or CSV/Parquet path: ``account_id``, ``arr`` and optional
         ``potential``, ``risk``, ``vertical``, ``complexity``,
-        ``strategic``, ``pinned_tier`` (see :func:`tierplan.load_accounts`).
+        ``strategic``, ``pinned_tier``; for a re-plan ``current_tier``,
+        ``current_csm`` and ``locked``; for temporary borrowing ``alert``,
+        ``health_drop``, ``renewal_days`` (see :func:`tierplan.load_accounts`).
     team
         A :class:`tierplan.Team`, or a roster frame/path.
     model
@@ -328,11 +342,50 @@ def plan(
         Even without it, accounts stay with their current CSM when that CSM
         is in their pool and has room.
     move_penalty
-        Expected impact a tier change must beat (per moved account) when the
-        accounts have a ``current_tier``; 0 by default, yet a re-plan of
-        unchanged data still moves nothing (ties go to staying).
+        Expected impact a move must beat, when the accounts have a
+        ``current_tier`` / ``current_csm``. A number prices a change of
+        tier; a mapping prices ``"tier"`` (per tier change), ``"csm"`` (per
+        change of CSM: the account had one and gets another or none, also
+        within a tier) and ``"move"`` (per moved account, whatever moved).
+        0 by default, yet a re-plan of unchanged data still moves nothing:
+        ties go to staying, and books keep each account with its current CSM.
+        On the MIP path (hours, budget, move limits), which stops within
+        its gap, the current state is kept whenever it fits every rule and
+        the best plan found beats it by less than ``mip_gap``.
     max_moves
-        At most this many accounts change tier (a side constraint: MIP path).
+        At most this many accounts move: change tier or CSM, i.e. rows of
+        ``plan.moves`` (a side constraint: MIP path). CSM changes are
+        counted exactly: on the pool program when books keep every account
+        that stays in its CSM's pool, else (a CSM over their cap, hours,
+        ``fit_bonus``, ``continuity_bonus``) on a program with one pool per
+        CSM. Accounts of a CSM who left always move.
+    max_moves_per_csm
+        At most this many accounts leave each CSM's book, and at most this
+        many join it (CSMs on the team; a departed CSM's accounts are not
+        limited on leaving, but the books they join are). Exact: the program
+        then has one pool per CSM (MIP path), and books are what it chose.
+        Together with ``hours`` it is a generalized assignment problem that
+        can take long to prove; give a ``time_limit``. The program has one
+        column per account and CSM it may go to: it suits tens of thousands
+        of accounts (2 million columns at most, else a ``ConfigError``).
+    hysteresis
+        Band against flip-flopping, a share in [0, 1): an account changes
+        tier only when the move gains at least this share of its value in
+        the higher of the two tiers, on top of the move prices. Symmetric: a
+        promotion must beat the band, and so must a demotion, so an account
+        near a cut stays where it is from one quarter to the next. Priced
+        on the pool values: the exact network path is kept.
+    alerts
+        Thresholds of temporary borrowing (see
+        :func:`tierplan.borrowing.borrow`): ``health_drop`` (points, default
+        15), ``renewal_days`` (default 90) and ``renewal_risk`` (default
+        0.3). Tech-touch accounts that raise an alert (``alert`` column,
+        a health drop of at least ``health_drop`` points, or a renewal within
+        ``renewal_days`` days at a ``risk`` of at least ``renewal_risk``) are
+        borrowed by the least loaded CSMs of the pooled tier for the
+        quarter, without changing tier or the objective:
+        ``plan.borrowed`` lists them. Applies whenever the accounts carry
+        one of the alert columns.
     policy
         ``"free"`` (default): tiers fall where the optimum puts them, and
         ``plan.rules`` restates them as cut points with their exceptions.
@@ -359,7 +412,9 @@ def plan(
     ------
     TierplanError
         On invalid accounts, team, model or options (never for an infeasible
-        problem, which is a status).
+        problem, which is a status). Locked accounts without a current tier,
+        or whose current CSM left, are an :class:`~tierplan.InputError`;
+        locked accounts that overfill a book make the plan infeasible.
 
     Examples
     --------
@@ -397,48 +452,59 @@ def plan(
     ):
         raise ConfigError(f"budget: must be a number >= 0, got {budget!r}")
     _check_policy(
-        policy, hours=hours, budget=budget, max_moves=max_moves, move_penalty=move_penalty
+        policy,
+        hours=hours,
+        budget=budget,
+        max_moves=max_moves,
+        move_penalty=move_penalty,
+        max_moves_per_csm=max_moves_per_csm,
     )
     side = _side_rows(prep, hours, budget)
-    current_tier = prep.current_tier
-    if max_moves is not None:
-        if isinstance(max_moves, bool) or not isinstance(max_moves, int) or max_moves < 0:
-            raise ConfigError(f"max_moves: must be a whole number >= 0, got {max_moves!r}")
-        moving = (current_tier[:, None] >= 0) & (prep.pools.tier[None, :] != current_tier[:, None])
-        side = (
-            *side,
-            SideRow(
-                "moves between tiers",
-                np.ones(prep.accounts.n),
-                np.ones(len(prep.pools)),
-                float(max_moves),
-                pair_coef=moving.astype(np.float64),
-            ),
-        )
+    state = Disruption.build(
+        prep.accounts,
+        prep.roster,
+        prep.model,
+        move_penalty=move_penalty,
+        hysteresis=hysteresis,
+        max_moves=max_moves,
+        max_moves_per_csm=max_moves_per_csm,
+    )
+    rules = borrow_rules(alerts, prep.accounts)
+    # Move budgets count CSM changes. The pool program sees them exactly only
+    # when the books keep every account that stays in its CSM's pool: no
+    # CSM over their cap already, no fit or hours re-dealing books. Otherwise
+    # (and for budgets per CSM) the program gets one pool per CSM.
+    by_csm = state.max_moves_per_csm is not None or (
+        state.max_moves is not None
+        and (state.overfull(prep.roster) or bool(fit_bonus) or bool(continuity_bonus) or hours)
+    )
+    prep = dataclasses.replace(prep, eligible=state.restrict(prep.eligible, prep.pools))
     reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
+    reasons += state.lock_diagnosis(prep.accounts, prep.roster)
+    reasons += state.budget_diagnosis(prep.accounts)
     reasons += _side_diagnosis(prep, side)
     prep.clock.lap("diagnose")
     if reasons:
         return _infeasible(prep, reasons, name)
     pool_values = np.where(prep.eligible, prep.value[:, prep.pools.tier], 0.0)
-    adjusted = (current_tier >= 0).any()
-    if adjusted:
-        # Continuity: an account stays in its current tier unless moving it
-        # pays more than the move penalty; a tiny stay bonus breaks exact
-        # ties toward staying, so a re-plan of unchanged data moves nothing.
-        finite = np.abs(pool_values[prep.eligible])
-        stay = _STAY_BONUS * max(1.0, float(finite.max()) if finite.size else 1.0)
-        moves = (current_tier[:, None] >= 0) & (prep.pools.tier[None, :] != current_tier[:, None])
-        pool_values = pool_values - moves * (float(move_penalty) + stay)
+    adjusted = state.active
+    # Continuity: an account stays unless moving pays more than the move
+    # prices; a tiny stay bonus breaks exact ties toward staying, so a
+    # re-plan of unchanged data moves nothing.
+    pool_values, moved = state.adjust(pool_values, prep.eligible, prep.value, prep.pools)
+    if not by_csm:
+        side = (*side, *state.side_rows(moved, prep.pools, None))
 
-    if side and mip_gap is None:
+    if (side or by_csm) and mip_gap is None:
         mip_gap = SIDE_MIP_GAP
 
-    def solve(rows: tuple[SideRow, ...]) -> PoolSolution:
+    def solve_with(
+        values: FloatArray, eligible: BoolArray, pools: PoolSet, rows: tuple[SideRow, ...]
+    ) -> PoolSolution:
         return solve_pools(
-            pool_values,
-            prep.eligible,
-            prep.pools,
+            values,
+            eligible,
+            pools,
             solver=solver,
             time_limit=time_limit,
             mip_gap=mip_gap,
@@ -446,7 +512,22 @@ def plan(
             side=rows,
         )
 
-    solution = solve(side)
+    def solve(rows: tuple[SideRow, ...]) -> PoolSolution:
+        return solve_with(pool_values, prep.eligible, prep.pools, rows)
+
+    locked = prep.accounts.locked
+    if by_csm:
+        solution, by_csm_books, fit_total = solve_by_csm(
+            prep,
+            state,
+            side,
+            hours=hours,
+            fit_bonus=dict(fit_bonus or {}),
+            continuity_bonus=float(continuity_bonus),
+            solve=solve_with,
+        )
+    else:
+        solution = solve(side)
     bands: Bands | None = None
     if policy == "bands" and (solution.choice >= 0).all():
         search, free_objective = _band_search(prep, solution.choice)
@@ -476,16 +557,38 @@ def plan(
             },
         )
     csm: IntArray | None = None
-    if hours and (solution.choice >= 0).all():
+    if by_csm and (solution.choice >= 0).all():
+        csm = by_csm_books
+        if fit_bonus or continuity_bonus:
+            solution = dataclasses.replace(
+                solution, info={**solution.info, "fit_bonus_total": fit_total}
+            )
+    if adjusted and solution.status != "infeasible":
+        kept = keep_current(
+            prep,
+            state,
+            solution,
+            side,
+            hours=hours,
+            target=mip_gap if mip_gap is not None else DEFAULT_MIP_GAP,
+            fit_bonus=dict(fit_bonus or {}),
+            continuity_bonus=float(continuity_bonus),
+            by_csm=by_csm,
+        )
+        if kept is not None:
+            solution, csm = kept
+    if hours and not by_csm and csm is None and (solution.choice >= 0).all():
         # Pool hours are a relaxation of the CSMs' hours: pack the books, and
         # where a pool's accounts do not pack, tighten that pool and re-solve.
         bound = solution.bound
         for _ in range(_PACKING_ROUNDS):
             choice = solution.choice
             workload = prep.workload[np.arange(prep.accounts.n), prep.pools.tier[choice]]
-            csm = split_books(choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm)
+            csm = split_books(
+                choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm, locked
+            )
             csm, failed = fit_books_to_hours(
-                choice, csm, workload, prep.pools, prep.roster, time_limit=time_limit
+                choice, csm, workload, prep.pools, prep.roster, time_limit=time_limit, locked=locked
             )
             if not failed:
                 break
@@ -505,7 +608,12 @@ def plan(
                 break
         if csm is None and (solution.choice >= 0).all():
             csm = split_books(
-                solution.choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm
+                solution.choice,
+                prep.accounts.arr,
+                prep.pools,
+                prep.roster,
+                prep.current_csm,
+                locked,
             )
         if solution.status != "infeasible" and math.isfinite(solution.objective):
             gap = relative_gap(solution.objective, bound)
@@ -519,7 +627,8 @@ def plan(
     if solution.status == "infeasible":
         diagnosis = [
             "the solver proved that no assignment fits the book caps, minimum books, "
-            "pins, specialist rules, hours and budget together; relax pins or add CSMs"
+            "pins, locks, specialist rules, hours, budget and move limits together; relax "
+            "pins, locks or move limits, or add CSMs"
         ]
     elif solution.status == "time_limit" and not (solution.choice >= 0).all():
         diagnosis = ["the time limit ran out before any plan was found; allow more time"]
@@ -534,12 +643,17 @@ def plan(
             info={**solution.info, "penalized_objective": solution.objective},
         )
     bonus_total = 0.0
-    if (fit_bonus or continuity_bonus) and (solution.choice >= 0).all():
+    if (fit_bonus or continuity_bonus) and not by_csm and (solution.choice >= 0).all():
         base = (
             csm
             if csm is not None
             else split_books(
-                solution.choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm
+                solution.choice,
+                prep.accounts.arr,
+                prep.pools,
+                prep.roster,
+                prep.current_csm,
+                locked,
             )
         )
         hours_taken = (
@@ -554,9 +668,11 @@ def plan(
             prep.pools,
             prep.roster,
             fit_bonus=dict(fit_bonus or {}),
-            continuity_bonus=float(continuity_bonus),
+            # Keeping the current CSM is also worth the price of a CSM change.
+            continuity_bonus=float(continuity_bonus) + state.penalty["csm"] + state.penalty["move"],
             workload=hours_taken,
             time_limit=time_limit,
+            locked=locked,
         )
         solution = dataclasses.replace(
             solution, info={**solution.info, "fit_bonus_total": bonus_total}
@@ -566,11 +682,19 @@ def plan(
         plan = dataclasses.replace(plan, policy=policy, bands=bands)
     if attention != "flat" and plan.feasible:
         plan = redistribute_attention(plan, attention)
+    if plan.feasible and rules is not None:
+        plan = borrow(plan, rules)
     return plan
 
 
 def _check_policy(
-    policy: str, *, hours: bool, budget: float | None, max_moves: int | None, move_penalty: float
+    policy: str,
+    *,
+    hours: bool,
+    budget: float | None,
+    max_moves: int | None,
+    move_penalty: object,
+    max_moves_per_csm: int | None,
 ) -> None:
     if policy not in POLICIES:
         raise ConfigError(f"policy: unknown policy {policy!r}; choose one of {list(POLICIES)}")
@@ -582,6 +706,7 @@ def _check_policy(
                 ("budget", budget is not None),
                 ("max_moves", max_moves is not None),
                 ("move_penalty", bool(move_penalty)),
+                ("max_moves_per_csm", max_moves_per_csm is not None),
             )
             if used
         ]
@@ -606,10 +731,6 @@ def _band_search(prep: _Prepared, free_choice: IntArray) -> tuple[BandSearch, fl
     free_objective = float(prep.value[np.arange(acc.n), free_tier].sum())
     return search, free_objective
 
-
-#: Stay bonus, relative to the largest value, that breaks ties toward the
-#: current tier: small enough to never trade real impact for it.
-_STAY_BONUS = 1e-9
 
 #: Roster and account labels a CSM can be matched on.
 MATCH_ATTRIBUTES = ("region", "language")

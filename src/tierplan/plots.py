@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["TIER_COLORS", "books", "compare", "quadrant", "tier_color"]
+__all__ = ["TIER_COLORS", "books", "compare", "disruption", "quadrant", "tier_color"]
 
 #: Colors of the tiers, highest touch first (colorblind-safe, Okabe-Ito).
 TIER_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
@@ -312,4 +312,67 @@ def compare(plan: Plan, other: Plan, *, figsize: tuple[float, float] = (10.0, 4.
         fontsize=10,
     )
     ax_accounts.set_title("accounts per tier", fontsize=10)
+    return fig
+
+
+def disruption(frame: Any, *, figsize: tuple[float, float] = (8.0, 4.5)) -> Figure:
+    """Expected impact gained against accounts moved, from a disruption frontier.
+
+    Parameters
+    ----------
+    frame
+        A table from :func:`tierplan.disruption_frontier`.
+    figsize
+        Figure size in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Gain over the fewest-moves plan (exact points filled, others hollow)
+        and, where known, the bound on the best possible gain.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"max_moves": [0, 4, 10], "moves": [0, 4, 10],
+    ...                       "gain": [0.0, 3e4, 5e4], "bound": [2e6, 2.03e6, 2.05e6],
+    ...                       "expected_impact": [2e6, 2.03e6, 2.05e6],
+    ...                       "exact": [True, False, True]})
+    >>> disruption(table).axes[0].get_xlabel()
+    'accounts moved'
+    """
+    fig = _new_figure(figsize)
+    ax = fig.add_subplot()
+    base = frame["expected_impact"] - frame["gain"]
+    ax.step(frame["moves"], frame["gain"], where="post", color=TIER_COLORS[0], linewidth=1.5)
+    exact = frame["exact"].to_numpy(dtype=bool)
+    ax.scatter(
+        frame["moves"][exact],
+        frame["gain"][exact],
+        color=TIER_COLORS[0],
+        zorder=3,
+        label="optimal for its budget",
+    )
+    ax.scatter(
+        frame["moves"][~exact],
+        frame["gain"][~exact],
+        facecolors="none",
+        edgecolors=TIER_COLORS[0],
+        zorder=3,
+        label="best found (see bound)",
+    )
+    bound = frame["bound"] - base
+    if bound.notna().any():
+        ax.plot(
+            frame["max_moves"],
+            bound,
+            linestyle=":",
+            color=TIER_COLORS[1],
+            label="bound on the best gain",
+        )
+    ax.set_xlabel("accounts moved")
+    ax.set_ylabel("expected impact gained")
+    ax.set_title("What moving accounts is worth")
+    _money_axis(ax)
+    ax.legend(loc="lower right", frameon=False)
     return fig

@@ -312,8 +312,9 @@ def to_excel(plan: Plan, path: str | Path, *, baseline: Plan | None = None) -> P
 
     Sheets: ``summary`` (key figures and each tier's coverage motion:
     owner, cadence, escalation triggers, renewal lead days, plays),
-    ``tiers``, ``cut points``, ``assignments``, ``books`` and, when a
-    baseline is given, ``comparison`` (``plan.compare(baseline)``). Headers
+    ``tiers``, ``cut points``, ``assignments``, ``books``, ``moves`` and
+    ``borrowed`` when the plan has any, and, when a baseline is given,
+    ``comparison`` (``plan.compare(baseline)``). Headers
     are bold on a fill, money columns carry a currency format, shares and
     utilization a percent format; header rows are frozen and data sheets
     have an autofilter.
@@ -355,6 +356,13 @@ def to_excel(plan: Plan, path: str | Path, *, baseline: Plan | None = None) -> P
         ("assignments", plan.assignments, "B2"),
         ("books", plan.books, "B2"),
     ]
+    if plan.feasible:
+        # A re-plan's moves and this quarter's borrowed accounts, when any.
+        tables += [
+            (name, frame, "B2")
+            for name, frame in (("moves", plan.moves), ("borrowed", plan.borrowed))
+            if not frame.empty
+        ]
     comparison = None
     if baseline is not None:
         comparison = plan.compare(baseline).reset_index()

@@ -101,6 +101,7 @@ class Plan:
     account_impact: FloatArray | None = field(default=None, repr=False)
     policy: str = "free"
     bands: Bands | None = field(default=None, repr=False)
+    borrowing: Any = field(default=None, repr=False)
 
     # -- basic facts --------------------------------------------------------
     @property
@@ -169,7 +170,9 @@ class Plan:
         ``language``, ``arr``,
         ``potential``, ``risk``, ``pinned_tier``, ``attention_hours``,
         ``expected_impact``, ``expected_retained_arr``,
-        ``expected_expansion``.
+        ``expected_expansion``; ``borrowed_by`` (the pooled CSM covering a
+        tech-touch account on alert this quarter) when the accounts carry
+        alert signals.
         """
         acc = self.accounts_data
         tiers = self.model.tiers
@@ -197,6 +200,8 @@ class Plan:
                 **self.outcomes,
             }
         )
+        if self.borrowing is not None:
+            frame["borrowed_by"] = csm_ids[self.borrowing.csm]
         inverse = np.argsort(acc.order)
         return frame.iloc[inverse].reset_index(drop=True)
 
@@ -252,6 +257,18 @@ class Plan:
 
         return moves_table(self)
 
+    @property
+    def borrowed(self) -> pd.DataFrame:
+        """Tech-touch accounts on alert, borrowed by the pooled tier this quarter.
+
+        Columns: ``account_id``, ``tier`` (unchanged), ``borrowed_by``,
+        ``pooled_tier``, ``reason``, ``hours_this_quarter``, ``arr``,
+        ``risk``. Empty without alert signals (see :mod:`tierplan.borrowing`).
+        """
+        from tierplan.borrowing import borrowed_frame
+
+        return borrowed_frame(self.borrowing)
+
     def moves_to_csv(self, path: str | Path) -> Path:
         """Write the moves as a CRM import: ``account_id``, ``new_owner``, ``new_segment``.
 
@@ -287,7 +304,8 @@ class Plan:
         This plan becomes the current state: accounts keep their tier and
         CSM unless the departure forces a move, and the departing CSMs'
         accounts spread over the CSMs with room in their pool (by balance,
-        not to one person).
+        not to one person; by fit first when ``fit_bonus`` is given, which
+        then only steers the accounts that must move).
 
         Parameters
         ----------
@@ -329,6 +347,11 @@ class Plan:
         accounts["current_tier"] = current["tier"].to_numpy()
         accounts["current_csm"] = current["csm_id"].to_numpy()
         options.setdefault("name", f"{self.name} (reassigned)")
+        if options.get("fit_bonus") and "continuity_bonus" not in options:
+            # Fit steers where the leavers' accounts go; it does not reshuffle
+            # the books of those who stay. Moving a stayer to make room for a
+            # better-fitting leaver gains at most twice the fit.
+            options["continuity_bonus"] = 1.0 + 2.0 * float(sum(options["fit_bonus"].values()))
         return make_plan(accounts, Team.from_roster(roster), self.model, **options)
 
     @cached_property
@@ -573,6 +596,10 @@ class Plan:
                 f"{int(counts.get('demotion', 0)):,} demotions, "
                 f"{int(counts.get('new owner', 0)):,} new owners"
             )
+        if self.borrowing is not None:
+            from tierplan.borrowing import borrowing_line
+
+            lines.append(borrowing_line(self.borrowing))
         method = self.solver_info.get("method")
         if method:
             lines.append(f"  solved by {method} in {self.solve_seconds:.2f}s")
