@@ -224,6 +224,80 @@ def fit_books_to_hours(
     return out, failed
 
 
+def pack_pool(
+    members: IntArray,
+    gain: FloatArray,
+    workload: FloatArray,
+    csms: IntArray,
+    roster: pd.DataFrame,
+    csm: IntArray,
+    *,
+    time_limit: float | None = None,
+    locked: npt.NDArray[np.bool_] | None = None,
+) -> tuple[npt.NDArray[np.bool_], IntArray] | None:
+    """Pack the most valuable of a pool's accounts into its CSMs' hours.
+
+    Used when a pool's accounts do not all fit its CSMs' individual hours:
+    the accounts that would lose most by leaving the pool are packed first
+    (a generalized assignment with a "left out" option), so the pool can be
+    frozen to what packs and the rest re-planned elsewhere.
+
+    Parameters
+    ----------
+    members
+        The pool's accounts.
+    gain
+        Per member: what it loses by leaving the pool (``>= 0``).
+    workload
+        Per member: hours it takes in the pool's tier.
+    csms
+        Roster rows of the pool's CSMs.
+    roster
+        Resolved roster (``hours``, ``max_accounts``).
+    csm
+        Roster row per account (all accounts): where locked accounts stay.
+    time_limit
+        Seconds for the solver.
+    locked
+        Accounts that stay with their CSM.
+
+    Returns
+    -------
+    tuple or None
+        Whether each member is packed, and its CSM (roster row, ``-1`` when
+        left out); ``None`` when even the locked accounts do not pack.
+    """
+    from tierplan.assignment import assign_books
+
+    hours = roster["hours"].to_numpy(dtype=np.float64)[csms]
+    caps = roster["max_accounts"].to_numpy(dtype=np.float64)[csms]
+    k = csms.shape[0]
+    # A tiny reward per packed account: among equal gains, pack more.
+    reward = np.maximum(gain, 0.0) + 1e-6 * max(1.0, float(np.abs(gain).max(initial=0.0)))
+    value = np.concatenate(
+        [np.repeat(reward[:, None], k, axis=1), np.zeros((members.shape[0], 1))], axis=1
+    )
+    pinned = _pin(value[:, :k], members, csms, csm, locked)
+    value[:, :k] = pinned
+    if locked is not None and locked.shape == csm.shape:
+        value[locked[members], k] = np.nan
+    load = np.concatenate(
+        [np.repeat(workload[:, None], k, axis=1), np.zeros((members.shape[0], 1))], axis=1
+    )
+    books = assign_books(
+        value,
+        load,
+        np.append(hours, float(workload.sum()) + 1.0),
+        max_accounts=np.append(caps, np.inf),
+        time_limit=time_limit,
+        mip_gap=1e-4,
+    )
+    if not books.feasible:
+        return None
+    packed = books.csm < k
+    return packed, np.where(packed, csms[np.minimum(books.csm, k - 1)], -1)
+
+
 def fit_books(
     pool_choice: IntArray,
     csm: IntArray,

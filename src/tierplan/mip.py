@@ -37,10 +37,12 @@ from tierplan.errors import ConfigError, SolverError
 
 __all__ = [
     "ArrayProgram",
+    "LPResult",
     "MIPResult",
     "SolveStatus",
     "new_highs",
     "resolve_solver",
+    "solve_lp",
     "solve_program",
 ]
 
@@ -318,22 +320,10 @@ def new_highs() -> Any:
     return h
 
 
-def _solve_highs(
-    program: ArrayProgram,
-    time_limit: float | None,
-    gap: float,
-    threads: int | None,
-    verbose: bool,
-) -> _Raw:
+def _highs_lp(program: ArrayProgram) -> Any:
+    """The program as a ``highspy.HighsLp``, passed as column-wise arrays."""
     import highspy
 
-    h = new_highs()
-    h.setOptionValue("output_flag", bool(verbose))
-    h.setOptionValue("mip_rel_gap", gap)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
     csc = sp.csc_array(program.matrix)
     csc.sort_indices()
     lp = highspy.HighsLp()
@@ -356,6 +346,98 @@ def _solve_highs(
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
             for flag in program.integer.tolist()
         ]
+    return lp
+
+
+@dataclass(frozen=True)
+class LPResult:
+    """A linear program's solution with its row duals.
+
+    Attributes
+    ----------
+    status
+        ``"optimal"``, ``"time_limit"`` or ``"infeasible"``.
+    x
+        Column values (``None`` unless optimal).
+    objective
+        Objective value (``nan`` unless optimal).
+    row_dual
+        Change of the objective per unit of each row's active bound
+        (``None`` unless optimal).
+    """
+
+    status: SolveStatus
+    x: FloatArray | None
+    objective: float
+    row_dual: FloatArray | None
+
+
+def solve_lp(program: ArrayProgram, *, time_limit: float | None = None) -> LPResult:
+    """Solve the linear relaxation of a program with HiGHS, returning row duals.
+
+    Parameters
+    ----------
+    program
+        The program; integrality is ignored.
+    time_limit
+        Seconds.
+
+    Returns
+    -------
+    LPResult
+        Status, solution, objective and duals.
+    """
+    import highspy
+
+    relaxed = ArrayProgram(
+        program.objective,
+        program.matrix,
+        program.row_lower,
+        program.row_upper,
+        program.col_lower,
+        program.col_upper,
+        np.zeros(program.n_cols, dtype=bool),
+        program.maximize,
+    )
+    h = new_highs()
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.passModel(_highs_lp(relaxed))
+    h.run()
+    status = h.getModelStatus()
+    ms = highspy.HighsModelStatus
+    if status == ms.kOptimal:
+        solution = h.getSolution()
+        return LPResult(
+            "optimal",
+            np.asarray(solution.col_value, dtype=np.float64),
+            float(h.getInfo().objective_function_value),
+            np.asarray(solution.row_dual, dtype=np.float64),
+        )
+    if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+        return LPResult("infeasible", None, math.nan, None)
+    if status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
+        return LPResult("time_limit", None, math.nan, None)
+    raise SolverError(f"HiGHS stopped with status {h.modelStatusToString(status)}")
+
+
+def _solve_highs(
+    program: ArrayProgram,
+    time_limit: float | None,
+    gap: float,
+    threads: int | None,
+    verbose: bool,
+) -> _Raw:
+    import highspy
+
+    h = new_highs()
+    h.setOptionValue("output_flag", bool(verbose))
+    h.setOptionValue("mip_rel_gap", gap)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    lp = _highs_lp(program)
     h.passModel(lp)
     h.run()
     status = h.getModelStatus()

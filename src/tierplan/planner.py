@@ -19,7 +19,7 @@ import pandas as pd
 
 from tierplan.accounts import Accounts, load_accounts
 from tierplan.bands import POLICIES, Bands, BandSearch, PriceOfExplainability, search_bands
-from tierplan.books import fit_books, fit_books_to_hours, split_books
+from tierplan.books import fit_books, fit_books_to_hours, pack_pool, split_books
 from tierplan.borrowing import borrow, borrow_rules
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
@@ -498,6 +498,14 @@ def plan(
     if (side or by_csm) and mip_gap is None:
         mip_gap = SIDE_MIP_GAP
 
+    started = time.perf_counter()
+
+    def remaining() -> float | None:
+        # One time limit for the whole plan, however many solves it takes.
+        if time_limit is None:
+            return None
+        return max(float(time_limit) - (time.perf_counter() - started), 1e-3)
+
     def solve_with(
         values: FloatArray, eligible: BoolArray, pools: PoolSet, rows: tuple[SideRow, ...]
     ) -> PoolSolution:
@@ -506,7 +514,7 @@ def plan(
             eligible,
             pools,
             solver=solver,
-            time_limit=time_limit,
+            time_limit=remaining(),
             mip_gap=mip_gap,
             verbose=verbose,
             side=rows,
@@ -577,35 +585,87 @@ def plan(
         )
         if kept is not None:
             solution, csm = kept
+    unpacked: list[str] = []
     if hours and not by_csm and csm is None and (solution.choice >= 0).all():
-        # Pool hours are a relaxation of the CSMs' hours: pack the books, and
-        # where a pool's accounts do not pack, tighten that pool and re-solve.
+        # Pool hours are a relaxation of the CSMs' hours: pack the books.
+        # Where a pool's accounts do not pack, pack the ones that lose most
+        # by leaving, freeze the pool to them and re-plan the rest.
         bound = solution.bound
+        n = prep.accounts.n
+        allowed = prep.eligible.copy()
+        packed_csm = np.full(n, -1, dtype=np.int64)
+        failed: list[int] = []
         for _ in range(_PACKING_ROUNDS):
             choice = solution.choice
-            workload = prep.workload[np.arange(prep.accounts.n), prep.pools.tier[choice]]
+            workload = prep.workload[np.arange(n), prep.pools.tier[choice]]
             csm = split_books(
                 choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm, locked
             )
+            frozen = (packed_csm >= 0) & (prep.pools.csm_pool[np.maximum(packed_csm, 0)] == choice)
+            csm = np.where(frozen, packed_csm, csm)
+            # A quick try at packing every pool whole; pools that are full to
+            # the hour rarely pack, and proving so is slow.
             csm, failed = fit_books_to_hours(
-                choice, csm, workload, prep.pools, prep.roster, time_limit=time_limit, locked=locked
+                choice,
+                csm,
+                workload,
+                prep.pools,
+                prep.roster,
+                time_limit=_PACKING_TRY,
+                locked=locked,
             )
             if not failed:
                 break
-            shrink = {
-                f"hours of {prep.pools.names[p]}": float(workload[choice == p].max())
-                for p in failed
-            }
-            side = tuple(
-                dataclasses.replace(row, upper=row.upper - shrink[row.name])
-                if row.name in shrink
-                else row
-                for row in side
-            )
-            solution = solve(side)
-            csm = None
-            if not (solution.choice >= 0).all():
+            left = remaining()
+            per_pool = _PACKING_SECONDS if left is None else left / (len(failed) + 1)
+            per_pool = min(per_pool, _PACKING_SECONDS)
+            gain = _leaving_loss(pool_values, allowed, choice)
+            for p in failed:
+                members = np.flatnonzero(choice == p)
+                packing = pack_pool(
+                    members,
+                    gain[members],
+                    workload[members],
+                    np.flatnonzero(prep.pools.csm_pool == p),
+                    prep.roster,
+                    csm,
+                    time_limit=per_pool,
+                    locked=locked,
+                )
+                if packing is None:
+                    continue
+                packed, rows = packing
+                keep = np.zeros(n, dtype=bool)
+                keep[members[packed]] = True
+                allowed[:, p] &= keep
+                packed_csm[members[packed]] = rows[packed]
+            left = remaining()
+            if left is not None and left <= _PACKING_RESERVE:
                 break
+            resolved = solve_with(np.where(allowed, pool_values, 0.0), allowed, prep.pools, side)
+            if not (resolved.choice >= 0).all():
+                # Keep the last plan (with the pools that did not pack
+                # named) rather than none.
+                break
+            solution, csm = resolved, None
+        if csm is None and (solution.choice >= 0).all() and (packed_csm >= 0).any():
+            # The last re-plan's books: frozen pools keep their packing.
+            choice = solution.choice
+            csm = split_books(
+                choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm, locked
+            )
+            frozen = (packed_csm >= 0) & (prep.pools.csm_pool[np.maximum(packed_csm, 0)] == choice)
+            csm = np.where(frozen, packed_csm, csm)
+            workload = prep.workload[np.arange(n), prep.pools.tier[choice]]
+            csm, failed = fit_books_to_hours(
+                choice,
+                csm,
+                workload,
+                prep.pools,
+                prep.roster,
+                time_limit=_PACKING_SECONDS,
+                locked=locked,
+            )
         if csm is None and (solution.choice >= 0).all():
             csm = split_books(
                 solution.choice,
@@ -620,10 +680,18 @@ def plan(
             status = solution.status if gap <= (mip_gap or DEFAULT_MIP_GAP) else "time_limit"
             if failed:
                 status = "time_limit"
+                unpacked = [prep.pools.names[p] for p in failed]
             solution = dataclasses.replace(
                 solution, bound=max(bound, solution.objective), gap=gap, status=status
             )
     diagnosis: list[str] = []
+    if unpacked:
+        diagnosis.append(
+            "the accounts of " + ", ".join(unpacked) + " could not be spread over that pool's "
+            "CSMs within each CSM's hours in the time given (the pool's total hours fit, the "
+            "individual books do not); some CSMs in the plan are over their hours "
+            "(plan.books shows who). Allow more time, or give those CSMs more hours."
+        )
     if solution.status == "infeasible":
         diagnosis = [
             "the solver proved that no assignment fits the book caps, minimum books, "
@@ -687,6 +755,16 @@ def plan(
     return plan
 
 
+def _leaving_loss(pool_values: FloatArray, allowed: BoolArray, choice: IntArray) -> FloatArray:
+    """Per account: its value in its pool minus its best other allowed pool."""
+    n = choice.shape[0]
+    here = pool_values[np.arange(n), choice]
+    others = np.where(allowed, pool_values, -np.inf)
+    others[np.arange(n), choice] = -np.inf
+    best = others.max(axis=1)
+    return np.asarray(np.where(np.isfinite(best), here - best, here), dtype=np.float64)
+
+
 def _check_policy(
     policy: str,
     *,
@@ -743,6 +821,15 @@ SIDE_MIP_GAP = 1e-4
 #: How many times pools whose accounts do not pack into CSM hours are
 #: tightened and the pool program re-solved.
 _PACKING_ROUNDS = 5
+
+#: Seconds per pool for packing accounts into CSM hours, at most.
+_PACKING_SECONDS = 10.0
+
+#: Seconds for the quick try at packing a pool whole.
+_PACKING_TRY = 1.0
+
+#: Seconds of the time limit below which no further re-plan is started.
+_PACKING_RESERVE = 1.0
 
 
 def baseline_plan(

@@ -154,6 +154,12 @@ def solve_pools(
 
     backend = resolve_solver(solver if solver is not None else "cbc")
     start = time.perf_counter()
+    if side and n >= SIFT_MIN_ACCOUNTS:
+        sifted = _solve_sifted(
+            pool_values, eligible, pools, backend, side, time_limit, mip_gap, verbose
+        )
+        if sifted is not None:
+            return sifted
     built = build_pool_program(pool_values, eligible, pools.capacity, pools.minimum, side)
     build_seconds = time.perf_counter() - start
     status, x, objective, bound, gap, steps = _lp_then_mip(
@@ -176,6 +182,118 @@ def solve_pools(
             status, np.full(n, -1, dtype=np.int64), math.nan, bound, math.inf, seconds, info
         )
     return PoolSolution(status, built.choice(x, n), objective, bound, gap, seconds, info)
+
+
+#: Most split accounts the greedy rounding handles (one small step each).
+_ROUND_MAX = 2_000
+
+
+def _round_split(
+    program: ArrayProgram, account: IntArray, x: FloatArray, fractional: BoolArray
+) -> FloatArray | None:
+    """Place every account the LP split in its best pool that still fits.
+
+    Accounts go in order of their LP value; each takes the best of its
+    columns whose rows stay within their upper limits. ``None`` when some
+    account fits nowhere or a lower limit (a minimum book) ends up unmet.
+    """
+    split = np.unique(account[fractional])
+    if split.shape[0] > _ROUND_MAX:
+        return None
+    free = np.isin(account, split)
+    out = np.where(free, 0.0, np.round(x))
+    activity = program.matrix @ out
+    csc = sp.csc_array(program.matrix)
+    tol = 1e-9 * np.maximum(1.0, np.abs(program.row_upper))
+    cols = np.flatnonzero(free)
+    # The split accounts' columns, grouped per account, best objective first.
+    cols = cols[np.lexsort((-program.objective[cols], account[cols]))]
+    starts = np.searchsorted(account[cols], split)
+    ends = np.searchsorted(account[cols], split, side="right")
+    weight = np.bincount(account[cols], weights=(program.objective * x)[cols])[split]
+    for k in np.argsort(-weight, kind="stable"):
+        for c in cols[starts[k] : ends[k]]:
+            lo, hi = csc.indptr[c], csc.indptr[c + 1]
+            rows, data = csc.indices[lo:hi], csc.data[lo:hi]
+            if (activity[rows] + data <= program.row_upper[rows] + tol[rows]).all():
+                activity[rows] += data
+                out[c] = 1.0
+                break
+        else:
+            return None
+    low_tol = 1e-9 * np.maximum(1.0, np.abs(program.row_lower))
+    if (activity < program.row_lower - np.where(np.isfinite(low_tol), low_tol, 0.0)).any():
+        return None
+    return out
+
+
+#: From this many accounts on, a program with side rows is solved on a core
+#: of accounts (:mod:`tierplan.sifting`) instead of all of them at once.
+SIFT_MIN_ACCOUNTS = 20_000
+
+
+def _solve_sifted(
+    pool_values: FloatArray,
+    eligible: BoolArray,
+    pools: PoolSet,
+    backend: object,
+    side: tuple[SideRow, ...],
+    time_limit: float | None,
+    mip_gap: float | None,
+    verbose: bool,
+) -> PoolSolution | None:
+    """LP on a core of accounts, then the MIP step on the core alone.
+
+    Returns ``None`` when sifting cannot settle the core (the caller then
+    solves the whole program).
+    """
+    from tierplan.sifting import sift
+
+    start = time.perf_counter()
+    n = eligible.shape[0]
+    target = DEFAULT_MIP_GAP if mip_gap is None else float(mip_gap)
+    core = sift(pool_values, eligible, pools.capacity, pools.minimum, side, time_limit=time_limit)
+    if core is None:
+        return None
+    sift_seconds = time.perf_counter() - start
+    left = None if time_limit is None else max(time_limit - sift_seconds, 1e-3)
+    # The gap asked for is relative to the whole plan's value; the core
+    # holds a fraction of it, so the same absolute slack is a wider gap there.
+    core_value = abs(core.lp_objective - core.fixed_value)
+    core_target = target * abs(core.lp_objective) / max(core_value, 1e-9)
+    status, x, objective, _, _, steps = _lp_then_mip(
+        core.program.program, core.program.account, backend, left, core_target, verbose
+    )
+    if x is None:
+        # The core alone has no integral plan within what the fixed accounts
+        # leave: solve the whole program instead.
+        return None
+    choice = core.fixed_choice.copy()
+    choice[core.accounts] = core.program.choice(x, core.accounts.shape[0])
+    total = objective + core.fixed_value
+    bound = max(core.bound, total)
+    gap = relative_gap(total, bound)
+    final: SolveStatus = "optimal" if gap <= target else "time_limit"
+    label = _LABELS.get(backend, backend) if isinstance(backend, str) else type(backend).__name__
+    info: dict[str, Any] = {
+        "path": "mip",
+        "method": (
+            f"LP relaxation on a core of {core.accounts.shape[0]:,} of {n:,} accounts "
+            f"({core.rounds} pricing rounds, HiGHS) + "
+            + " + ".join(steps[1:] or ["integral vertex"])
+            + f" ({label})"
+        ),
+        "why": "side constraints (" + ", ".join(r.name for r in side) + ")",
+        "core_accounts": int(core.accounts.shape[0]),
+        "lp_bound": core.lp_objective,
+        "sift_seconds": sift_seconds,
+        "variables": core.program.program.n_cols,
+        "constraints": core.program.program.n_rows,
+    }
+    seconds = time.perf_counter() - start
+    if status == "infeasible":
+        return None
+    return PoolSolution(final, choice, total, bound, gap, seconds, info)
 
 
 def _lp_then_mip(
@@ -220,6 +338,23 @@ def _lp_then_mip(
         objective = float(program.objective @ x)
         return "optimal", x, objective, max(bound, objective), 0.0, [*steps, "integral vertex"]
 
+    # Round first: a vertex splits only a handful of accounts, and placing
+    # each where it still fits usually lands within the gap at no cost.
+    best_x = _round_split(program, account, x, fractional)
+    best_obj = -math.inf
+    if best_x is not None:
+        best_obj = float(program.objective @ best_x)
+        if relative_gap(best_obj, bound) <= target:
+            split_count = np.unique(account[fractional]).shape[0]
+            return (
+                "optimal",
+                best_x,
+                best_obj,
+                max(bound, best_obj),
+                relative_gap(best_obj, bound),
+                [*steps, f"rounding of {split_count:,} split accounts"],
+            )
+
     # Repair: re-solve the accounts the LP split, plus the accounts closest
     # to switching pools, with everything else fixed; widen the neighbourhood
     # until the plan is provably within the gap.
@@ -227,8 +362,6 @@ def _lp_then_mip(
     split = np.zeros(int(account.max()) + 1, dtype=bool)
     split[account[fractional]] = True
     margin = _switch_margin(program.objective, account, rounded)
-    best_x: FloatArray | None = None
-    best_obj = -math.inf
     n_accounts = split.shape[0]
     size = _REPAIR_START
     while True:
