@@ -535,3 +535,12 @@ def test_file_paths_are_accepted(tmp_path: Path, suffix):
     assert (from_file.assignments["tier"] == from_frame.assignments["tier"]).all()
     # str paths too
     assert tp.plan(str(path), team).status == "optimal"
+
+
+def test_csv_keeps_na_as_a_label(tmp_path) -> None:
+    # "NA" is a region (North America), not a missing value.
+    path = tmp_path / "accounts.csv"
+    path.write_text("account_id,arr,region,vertical\na1,1000,NA,None\na2,2000,EMEA,\n")
+    acc = tp.load_accounts(path)
+    assert list(acc.region) == ["NA", "EMEA"]
+    assert acc.vertical[0] == "None"

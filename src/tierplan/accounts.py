@@ -134,7 +134,14 @@ def read_table(source: Any, *, what: str) -> pd.DataFrame:
             if suffix in {".xlsx", ".xls"}:
                 return pd.read_excel(path)
             # Ids and verticals stay text: reading '007' as 7 would change the id.
-            return pd.read_csv(path, dtype={"account_id": str, "csm_id": str, "vertical": str})
+            # Only empty cells are missing: "NA" is North America, "None" a
+            # vertical name; pandas' default would silently read them as NaN.
+            return pd.read_csv(
+                path,
+                dtype={"account_id": str, "csm_id": str, "vertical": str},
+                keep_default_na=False,
+                na_values=[""],
+            )
         except (ValueError, OSError, ImportError) as exc:
             # pandas' parser errors, pyarrow's ArrowInvalid and a missing
             # engine all derive from these; the file is what the user can fix.
