@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,3 +62,32 @@ def test_split_refuses_an_overfull_pool():
         assert "21 accounts for 20 book places" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("an overfull pool must not be split silently")
+
+
+@pytest.mark.parametrize("n_csms", [3, 9])
+def test_pack_pool_keeps_every_csm_within_hours_and_caps(n_csms: int) -> None:
+    from tierplan.books import pack_pool
+
+    rng = np.random.default_rng(n_csms)
+    m = 12 * n_csms
+    members = np.arange(m, dtype=np.int64)
+    workload = rng.uniform(60.0, 120.0, m)
+    gain = rng.uniform(1.0, 10.0, m)
+    roster = pd.DataFrame({"hours": np.full(n_csms, 1_000.0), "max_accounts": np.full(n_csms, 11)})
+    csms = np.arange(n_csms, dtype=np.int64)
+    current = np.full(m, -1, dtype=np.int64)
+    current[0] = n_csms - 1
+    locked = np.zeros(m, dtype=bool)
+    locked[0] = True
+    got = pack_pool(members, gain, workload, csms, roster, current, time_limit=20, locked=locked)
+    assert got is not None
+    packed, rows = got
+    assert packed[0] and rows[0] == n_csms - 1  # a locked account stays with its CSM
+    assert ((rows >= 0) == packed).all()
+    load = np.bincount(rows[packed], weights=workload[packed], minlength=n_csms)
+    count = np.bincount(rows[packed], minlength=n_csms)
+    assert (load <= 1_000.0 + 1e-6).all() and (count <= 11).all()
+    # The accounts carry more hours than the team has: some are left out,
+    # yet the books are nearly full.
+    assert not packed.all()
+    assert load.sum() >= 0.85 * 1_000.0 * n_csms

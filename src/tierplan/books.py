@@ -267,18 +267,75 @@ def pack_pool(
         Whether each member is packed, and its CSM (roster row, ``-1`` when
         left out); ``None`` when even the locked accounts do not pack.
     """
-    from tierplan.assignment import assign_books
-
     hours = roster["hours"].to_numpy(dtype=np.float64)[csms]
     caps = roster["max_accounts"].to_numpy(dtype=np.float64)[csms]
     k = csms.shape[0]
+    m = members.shape[0]
     # A tiny reward per packed account: among equal gains, pack more.
     reward = np.maximum(gain, 0.0) + 1e-6 * max(1.0, float(np.abs(gain).max(initial=0.0)))
+    # Many CSMs make one assignment program too large to solve well in
+    # seconds; small groups of CSMs, each dealt a like mix of account
+    # sizes, pack nearly as tightly and solve fast.
+    n_groups = max(1, -(-k // PACK_GROUP))
+    bounds = np.linspace(0, k, n_groups + 1).round().astype(np.int64)
+    group_of_csm = np.repeat(np.arange(n_groups), np.diff(bounds))
+    order = np.argsort(-workload, kind="stable")
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(m)
+    lap, slot = np.divmod(rank, k)
+    slot = np.where(lap % 2 == 1, k - 1 - slot, slot)  # snake: big and small alternate
+    group = group_of_csm[slot]
+    if locked is not None and locked.shape == csm.shape:
+        own = np.searchsorted(csms, csm[members])
+        is_locked = locked[members] & (own < k)
+        group = np.where(is_locked, group_of_csm[np.minimum(own, k - 1)], group)
+    packed = np.zeros(m, dtype=bool)
+    rows = np.full(m, -1, dtype=np.int64)
+    per_group = None if time_limit is None else time_limit / n_groups
+    for g in range(n_groups):
+        mine = np.flatnonzero(group == g)
+        team = np.flatnonzero(group_of_csm == g)
+        if mine.shape[0] == 0:
+            continue
+        got = _pack_group(
+            members[mine],
+            reward[mine],
+            workload[mine],
+            csms[team],
+            hours[team],
+            caps[team],
+            csm,
+            per_group,
+            locked,
+        )
+        if got is None:
+            return None
+        packed[mine], rows[mine] = got
+    return packed, rows
+
+
+#: CSMs per packing group in :func:`pack_pool`.
+PACK_GROUP = 4
+
+
+def _pack_group(
+    members: IntArray,
+    reward: FloatArray,
+    workload: FloatArray,
+    csms: IntArray,
+    hours: FloatArray,
+    caps: FloatArray,
+    csm: IntArray,
+    time_limit: float | None,
+    locked: npt.NDArray[np.bool_] | None,
+) -> tuple[npt.NDArray[np.bool_], IntArray] | None:
+    from tierplan.assignment import assign_books
+
+    k = csms.shape[0]
     value = np.concatenate(
         [np.repeat(reward[:, None], k, axis=1), np.zeros((members.shape[0], 1))], axis=1
     )
-    pinned = _pin(value[:, :k], members, csms, csm, locked)
-    value[:, :k] = pinned
+    value[:, :k] = _pin(value[:, :k], members, csms, csm, locked)
     if locked is not None and locked.shape == csm.shape:
         value[locked[members], k] = np.nan
     load = np.concatenate(
