@@ -677,7 +677,11 @@ def plan(
             )
         if solution.status != "infeasible" and math.isfinite(solution.objective):
             gap = relative_gap(solution.objective, bound)
-            status = solution.status if gap <= (mip_gap or DEFAULT_MIP_GAP) else "time_limit"
+            status = (
+                solution.status
+                if gap <= (DEFAULT_MIP_GAP if mip_gap is None else mip_gap)
+                else "time_limit"
+            )
             if failed:
                 status = "time_limit"
                 unpacked = [prep.pools.names[p] for p in failed]
