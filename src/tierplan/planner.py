@@ -619,7 +619,7 @@ def plan(
             left = remaining()
             per_pool = _PACKING_SECONDS if left is None else left / (len(failed) + 1)
             per_pool = min(per_pool, _PACKING_SECONDS)
-            gain = _leaving_loss(pool_values, allowed, choice)
+            gain = _leaving_loss(pool_values, allowed, choice, prep.pools.tier)
             for p in failed:
                 members = np.flatnonzero(choice == p)
                 packing = pack_pool(
@@ -685,8 +685,25 @@ def plan(
             if failed:
                 status = "time_limit"
                 unpacked = [prep.pools.names[p] for p in failed]
+            frozen_pools = sorted(
+                {prep.pools.names[q] for q in np.flatnonzero(_frozen(allowed, prep.eligible))}
+            )
             solution = dataclasses.replace(
-                solution, bound=max(bound, solution.objective), gap=gap, status=status
+                solution,
+                bound=max(bound, solution.objective),
+                gap=gap,
+                status=status,
+                info={
+                    **solution.info,
+                    "packing": (
+                        "books fit every CSM's hours as the pool program chose them"
+                        if not frozen_pools
+                        else "pools frozen to the accounts that pack into their CSMs' hours, "
+                        "the rest re-planned: " + ", ".join(frozen_pools) + "; the gap is "
+                        "measured against the pool program's bound, which counts hours per "
+                        "pool, not per CSM"
+                    ),
+                },
             )
     diagnosis: list[str] = []
     if unpacked:
@@ -759,12 +776,24 @@ def plan(
     return plan
 
 
-def _leaving_loss(pool_values: FloatArray, allowed: BoolArray, choice: IntArray) -> FloatArray:
-    """Per account: its value in its pool minus its best other allowed pool."""
+def _frozen(allowed: BoolArray, eligible: BoolArray) -> BoolArray:
+    """Pools whose allowed accounts were narrowed by packing."""
+    return np.asarray((allowed != eligible).any(axis=0), dtype=np.bool_)
+
+
+def _leaving_loss(
+    pool_values: FloatArray, allowed: BoolArray, choice: IntArray, tier: IntArray
+) -> FloatArray:
+    """Per account: its value in its pool minus its best allowed pool of a lower-touch tier.
+
+    Where a pool's accounts do not all pack, the ones left out fall to a
+    lower-touch tier (the pool's own tier and those above are full), so that
+    is what each loses by being left out.
+    """
     n = choice.shape[0]
     here = pool_values[np.arange(n), choice]
-    others = np.where(allowed, pool_values, -np.inf)
-    others[np.arange(n), choice] = -np.inf
+    lower = tier[None, :] > tier[choice][:, None]
+    others = np.where(allowed & lower, pool_values, -np.inf)
     best = others.max(axis=1)
     return np.asarray(np.where(np.isfinite(best), here - best, here), dtype=np.float64)
 
