@@ -594,26 +594,32 @@ def plan(
         n = prep.accounts.n
         allowed = prep.eligible.copy()
         packed_csm = np.full(n, -1, dtype=np.int64)
-        failed: list[int] = []
-        for _ in range(_PACKING_ROUNDS):
-            choice = solution.choice
+
+        def books(choice: IntArray, seconds: float) -> tuple[IntArray, list[int], FloatArray]:
+            # Frozen pools keep their packing; the other books are split and
+            # then packed into their CSMs' hours where they do not fit.
             workload = prep.workload[np.arange(n), prep.pools.tier[choice]]
-            csm = split_books(
+            split = split_books(
                 choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm, locked
             )
             frozen = (packed_csm >= 0) & (prep.pools.csm_pool[np.maximum(packed_csm, 0)] == choice)
-            csm = np.where(frozen, packed_csm, csm)
-            # A quick try at packing every pool whole; pools that are full to
-            # the hour rarely pack, and proving so is slow.
-            csm, failed = fit_books_to_hours(
+            fitted, failed = fit_books_to_hours(
                 choice,
-                csm,
+                np.where(frozen, packed_csm, split),
                 workload,
                 prep.pools,
                 prep.roster,
-                time_limit=_PACKING_TRY,
+                time_limit=seconds,
                 locked=locked,
             )
+            return fitted, failed, workload
+
+        failed: list[int] = []
+        for _ in range(_PACKING_ROUNDS):
+            # A quick try at packing every pool whole; pools that are full to
+            # the hour rarely pack, and proving so is slow.
+            choice = solution.choice
+            csm, failed, workload = books(choice, _PACKING_TRY)
             if not failed:
                 break
             left = remaining()
@@ -648,33 +654,9 @@ def plan(
                 # named) rather than none.
                 break
             solution, csm = resolved, None
-        if csm is None and (solution.choice >= 0).all() and (packed_csm >= 0).any():
-            # The last re-plan's books: frozen pools keep their packing.
-            choice = solution.choice
-            csm = split_books(
-                choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm, locked
-            )
-            frozen = (packed_csm >= 0) & (prep.pools.csm_pool[np.maximum(packed_csm, 0)] == choice)
-            csm = np.where(frozen, packed_csm, csm)
-            workload = prep.workload[np.arange(n), prep.pools.tier[choice]]
-            csm, failed = fit_books_to_hours(
-                choice,
-                csm,
-                workload,
-                prep.pools,
-                prep.roster,
-                time_limit=_PACKING_SECONDS,
-                locked=locked,
-            )
-        if csm is None and (solution.choice >= 0).all():
-            csm = split_books(
-                solution.choice,
-                prep.accounts.arr,
-                prep.pools,
-                prep.roster,
-                prep.current_csm,
-                locked,
-            )
+        if csm is None:
+            # The rounds ran out right after a re-plan: its books.
+            csm, failed, _ = books(solution.choice, _PACKING_SECONDS)
         if solution.status != "infeasible" and math.isfinite(solution.objective):
             gap = relative_gap(solution.objective, bound)
             status = (
