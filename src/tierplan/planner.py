@@ -297,9 +297,11 @@ def plan(
         replacing the built-in response; ``NaN`` forbids a tier.
     solver
         ``None`` (default): the exact network algorithm when the program is
-        a transportation problem (always, for now), else CBC. ``"cbc"``
-        (bundled) or ``"highs"`` force the MIP path; a PuLP solver instance
-        is accepted too.
+        a transportation problem; with side constraints (hours, budget,
+        move limits) the MIP path with CBC, or from 20,000 accounts on with
+        the LP solved on a core of accounts and HiGHS for the rest.
+        ``"cbc"`` (bundled) or ``"highs"`` force the MIP path; a PuLP solver
+        instance is accepted too.
     time_limit
         Seconds for the MIP path; the best plan found is returned with its gap.
     mip_gap
