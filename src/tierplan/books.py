@@ -291,7 +291,8 @@ def pack_pool(
         group = np.where(is_locked, group_of_csm[np.minimum(own, k - 1)], group)
     packed = np.zeros(m, dtype=bool)
     rows = np.full(m, -1, dtype=np.int64)
-    per_group = None if time_limit is None else time_limit / n_groups
+    # Each group gets its share of the time, and a last pass gets one more.
+    per_group = None if time_limit is None else time_limit / (n_groups + 1)
     for g in range(n_groups):
         mine = np.flatnonzero(group == g)
         team = np.flatnonzero(group_of_csm == g)
@@ -311,6 +312,28 @@ def pack_pool(
         if got is None:
             return None
         packed[mine], rows[mine] = got
+    if n_groups > 1 and not packed.all():
+        # Groups' shares of hours never match their CSMs' hours exactly: the
+        # accounts one group left out go where another group left room.
+        left = np.flatnonzero(~packed)
+        position = np.searchsorted(csms, rows[packed])
+        used = np.bincount(position, weights=workload[packed], minlength=k)
+        taken = np.bincount(position, minlength=k)
+        room = (hours - used >= workload[left].min() - 1e-9) & (taken < caps)
+        if room.any():
+            got = _pack_group(
+                members[left],
+                reward[left],
+                workload[left],
+                csms[room],
+                hours[room] - used[room],
+                caps[room] - taken[room],
+                csm,
+                per_group,
+                None,
+            )
+            if got is not None:
+                packed[left], rows[left] = got
     return packed, rows
 
 
