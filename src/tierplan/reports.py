@@ -5,7 +5,9 @@ motions, tiers, cut points, assignments, books and, given a baseline, the
 comparison); :func:`to_html` writes a single self-contained HTML file (inline
 CSS, charts embedded as PNG) that opens in any browser or mail client.
 openpyxl (``pip install 'tierplan[excel]'``) and matplotlib (``'tierplan[plot]'``)
-are optional extras, imported on first use.
+are optional extras, imported on first use; the ``excel`` extra also brings
+XlsxWriter, which writes large workbooks several times faster and is used
+when installed.
 """
 
 from __future__ import annotations
