@@ -6,7 +6,7 @@ comparison); :func:`to_html` writes a single self-contained HTML file (inline
 CSS, charts embedded as PNG) that opens in any browser or mail client.
 openpyxl (``pip install 'tierplan[excel]'``) and matplotlib (``'tierplan[plot]'``)
 are optional extras, imported on first use; the ``excel`` extra also brings
-XlsxWriter, which writes large workbooks several times faster and is used
+XlsxWriter, which writes large workbooks about three times faster and is used
 when installed.
 """
 
@@ -383,7 +383,7 @@ def to_excel(plan: Plan, path: str | Path, *, baseline: Plan | None = None) -> P
     utilization a percent format; header rows are frozen and data sheets
     have an autofilter.
 
-    The workbook is written with xlsxwriter when it is installed (about five
+    The workbook is written with xlsxwriter when it is installed (about three
     times faster on large account bases), otherwise with openpyxl; both give
     the same sheets and formats. Missing values are empty cells and
     infinite ones the text ``inf`` or ``-inf``.
