@@ -197,3 +197,94 @@ def test_plan_methods_delegate(tmp_path):
     assert str(first) in str(plan.explain(first))
     with pytest.raises(tp.ConfigError, match="compare"):
         plan.plot("compare")
+
+
+def hide_xlsxwriter(monkeypatch):
+    # A None entry makes ``import xlsxwriter`` fail as if it were not installed.
+    monkeypatch.setitem(sys.modules, "xlsxwriter", None)
+
+
+def test_openpyxl_fallback_same_sheets_and_formats(plan, baseline, tmp_path, monkeypatch):
+    hide_xlsxwriter(monkeypatch)
+    wb = openpyxl.load_workbook(to_excel(plan, tmp_path / "p.xlsx", baseline=baseline))
+    assert wb.sheetnames == list(EXCEL_SHEETS)
+    assert header(wb["assignments"]) == list(plan.assignments.columns)
+    for name, col, mark in [
+        ("assignments", "arr", "$"),
+        ("tiers", "share_of_arr", "%"),
+        ("books", "utilization", "%"),
+        ("cut points", "arr_cut", "$"),
+    ]:
+        assert mark in wb[name].cell(row=2, column=column(wb[name], col)).number_format
+    for ws in wb:
+        assert ws.freeze_panes in {"A2", "B2"}
+        assert ws.cell(row=1, column=1).font.bold
+        if ws.title != "summary":
+            assert ws.auto_filter.ref.startswith("A1:")
+    impact = next(
+        r for r in wb["summary"].iter_rows() if r[0].value == "expected impact of " + baseline.name
+    )
+    assert "$" in impact[1].number_format
+
+
+def excel_both_ways(plan, baseline, tmp_path, monkeypatch):
+    """The workbook written by xlsxwriter, then by the openpyxl fallback."""
+    pytest.importorskip("xlsxwriter")
+    with monkeypatch.context() as m:
+        # The fast path must not fall back silently.
+        m.setattr("tierplan.reports._excel_openpyxl", lambda *a: pytest.fail("fell back"))
+        fast = to_excel(plan, tmp_path / "fast.xlsx", baseline=baseline)
+    hide_xlsxwriter(monkeypatch)
+    slow = to_excel(plan, tmp_path / "slow.xlsx", baseline=baseline)
+    return openpyxl.load_workbook(fast), openpyxl.load_workbook(slow)
+
+
+def test_xlsxwriter_and_openpyxl_write_the_same_workbook(plan, baseline, tmp_path, monkeypatch):
+    fast, slow = excel_both_ways(plan, baseline, tmp_path, monkeypatch)
+    assert fast.sheetnames == slow.sheetnames == list(EXCEL_SHEETS)
+    for name in fast.sheetnames:
+        a, b = fast[name], slow[name]
+        assert header(a) == header(b)
+        assert (a.max_row, a.max_column) == (b.max_row, b.max_column)
+        assert a.freeze_panes == b.freeze_panes
+        assert a.auto_filter.ref == b.auto_filter.ref
+        assert a.cell(row=1, column=1).fill.fill_type == b.cell(row=1, column=1).fill.fill_type
+    for name, col in [("assignments", "arr"), ("tiers", "arr_per_csm"), ("tiers", "share_of_arr")]:
+        a, b = (
+            fast[name].cell(row=2, column=column(fast[name], col)),
+            slow[name].cell(row=2, column=column(slow[name], col)),
+        )
+        assert a.number_format == b.number_format
+        assert a.value == pytest.approx(b.value)
+    # Row-wise formats: key figures and comparison metrics.
+    for name in ("summary", "comparison"):
+        a_rows, b_rows = list(fast[name].iter_rows()), list(slow[name].iter_rows())
+        assert [[c.value for c in r] for r in a_rows] == [[c.value for c in r] for r in b_rows]
+        assert [[c.number_format for c in r[:2]] for r in a_rows] == [
+            [c.number_format for c in r[:2]] for r in b_rows
+        ]
+    # The motions block keeps its wrapped, top-aligned text.
+    motion = next(r for r in fast["summary"].iter_rows() if r[0].value == plan.model.tiers[0].name)
+    assert motion[3].alignment.wrap_text and motion[3].alignment.vertical == "top"
+
+
+def test_infinite_and_missing_values_in_either_engine(accounts, team, tmp_path, monkeypatch):
+    plan = tp.plan(accounts, team)
+    plan.assignments.loc[0, "arr"] = float("inf")
+    plan.assignments.loc[1, "potential"] = float("-inf")
+    plan.assignments.loc[2, "arr"] = float("nan")
+    fast, slow = excel_both_ways(plan, None, tmp_path, monkeypatch)
+    for wb in (fast, slow):
+        ws = wb["assignments"]
+        arr, potential = column(ws, "arr"), column(ws, "potential")
+        assert ws.cell(row=2, column=arr).value == "inf"
+        assert ws.cell(row=3, column=potential).value == "-inf"
+        assert ws.cell(row=4, column=arr).value in (None, "")
+        figures = {r[0]: r[1] for r in wb["summary"].iter_rows(values_only=True) if r[0]}
+        assert (figures["ARR"], figures["whitespace"]) == ("inf", "-inf")
+
+
+def test_sheet_too_large_for_excel(plan, tmp_path, monkeypatch):
+    monkeypatch.setattr("tierplan.reports._EXCEL_MAX_ROWS", 100)
+    with pytest.raises(ValueError, match="too large"):
+        to_excel(plan, tmp_path / "p.xlsx")

@@ -26,6 +26,7 @@ from tierplan.pools import PoolSet
 
 if TYPE_CHECKING:
     from tierplan.bands import Bands, PriceOfExplainability
+    from tierplan.rules import RuleSet
 
 __all__ = ["ATTENTION_POLICIES", "Plan", "redistribute_attention"]
 
@@ -457,6 +458,14 @@ class Plan:
             acc.vertical,
             specialists,
         )
+
+    @cached_property
+    def _rule_set(self) -> RuleSet:
+        # Fitting the rules takes seconds at 100,000 accounts, and both
+        # ``rules`` and ``exceptions`` (so every report) need them: fit once.
+        from tierplan.rules import plan_rules
+
+        return plan_rules(self)
 
     @cached_property
     def rules(self) -> pd.DataFrame:

@@ -570,7 +570,7 @@ def rules_table(plan: Plan) -> pd.DataFrame:
     """
     if not plan.feasible:
         return pd.DataFrame(columns=RULE_COLUMNS)
-    ruleset = plan_rules(plan)
+    ruleset = plan._rule_set
     acc = plan.accounts_data
     names = ruleset.tier_names
     n_tiers = len(names)
@@ -716,7 +716,7 @@ def exceptions_table(plan: Plan) -> pd.DataFrame:
     """
     if not plan.feasible:
         return pd.DataFrame(columns=EXCEPTION_COLUMNS)
-    ruleset = plan_rules(plan)
+    ruleset = plan._rule_set
     acc = plan.accounts_data
     names = np.array(ruleset.tier_names, dtype=object)
     by_rule = ruleset.tiers(acc.arr, acc.potential, acc.vertical)
