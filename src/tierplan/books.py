@@ -292,7 +292,7 @@ def pack_pool(
     packed = np.zeros(m, dtype=bool)
     rows = np.full(m, -1, dtype=np.int64)
     # Each group gets its share of the time, and a last pass gets one more.
-    per_group = None if time_limit is None else time_limit / (n_groups + 1)
+    per_group = None if time_limit is None else time_limit / (n_groups + 1 + _CONSOLIDATION_ROUNDS)
     for g in range(n_groups):
         mine = np.flatnonzero(group == g)
         team = np.flatnonzero(group_of_csm == g)
@@ -334,11 +334,38 @@ def pack_pool(
             )
             if got is not None:
                 packed[left], rows[left] = got
+    for _ in range(_CONSOLIDATION_ROUNDS if n_groups > 1 else 0):
+        if packed.all():
+            break
+        # The room left is spread thin over many books: re-pack the books
+        # with the most room together with what is still out, so their
+        # room adds up where an account fits.
+        position = np.searchsorted(csms, rows[packed])
+        used = np.bincount(position, weights=workload[packed], minlength=k)
+        roomiest = np.argsort(used - hours, kind="stable")[:PACK_GROUP]
+        mine = np.flatnonzero(~packed | np.isin(rows, csms[roomiest]))
+        got = _pack_group(
+            members[mine],
+            reward[mine],
+            workload[mine],
+            csms[roomiest],
+            hours[roomiest],
+            caps[roomiest],
+            csm,
+            per_group,
+            locked,
+        )
+        if got is None or reward[mine][got[0]].sum() <= reward[mine][packed[mine]].sum():
+            break
+        packed[mine], rows[mine] = got
     return packed, rows
 
 
 #: CSMs per packing group in :func:`pack_pool`.
 PACK_GROUP = 4
+
+#: Rounds of re-packing the roomiest books with what is still left out.
+_CONSOLIDATION_ROUNDS = 3
 
 
 def _pack_group(
