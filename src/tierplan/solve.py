@@ -73,6 +73,11 @@ class PoolSolution:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def _label(backend: object) -> str:
+    """The solver's name as reports show it."""
+    return _LABELS.get(backend, backend) if isinstance(backend, str) else type(backend).__name__
+
+
 def _network_available() -> bool:
     try:
         import tierplan.transport  # noqa: F401
@@ -170,7 +175,7 @@ def solve_pools(
         built.program, built.account, backend, time_limit, mip_gap, verbose
     )
     seconds = time.perf_counter() - start
-    label = _LABELS.get(backend, backend) if isinstance(backend, str) else type(backend).__name__
+    label = _label(backend)
     info = {
         "path": "mip",
         "method": f"{' + '.join(steps)} ({label})",
@@ -278,7 +283,7 @@ def _solve_sifted(
     bound = max(core.bound, total)
     gap = relative_gap(total, bound)
     final: SolveStatus = "optimal" if gap <= target else "time_limit"
-    label = _LABELS.get(backend, backend) if isinstance(backend, str) else type(backend).__name__
+    label = _label(backend)
     info: dict[str, Any] = {
         "path": "mip",
         "method": (
