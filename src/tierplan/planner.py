@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import pandas as pd
 
 from tierplan.accounts import Accounts, load_accounts
 from tierplan.bands import POLICIES, Bands, BandSearch, PriceOfExplainability, search_bands
-from tierplan.books import fit_books, fit_books_to_hours, pack_pool, split_books
+from tierplan.books import fit_books, fit_books_to_hours, split_books
 from tierplan.borrowing import borrow, borrow_rules
 from tierplan.config import CoverageModel
 from tierplan.diagnosis import diagnose
@@ -28,9 +28,10 @@ from tierplan.errors import ConfigError
 from tierplan.formulation import SideRow
 from tierplan.impact import user_values, value_matrix
 from tierplan.mip import DEFAULT_MIP_GAP, relative_gap, resolve_solver
+from tierplan.packing import lp_prices, net_values, pack_books
 from tierplan.pools import PoolSet, build_pools, eligibility
 from tierplan.result import ATTENTION_POLICIES, Plan, redistribute_attention
-from tierplan.solve import PoolSolution, solve_pools
+from tierplan.solve import SIFT_MIN_ACCOUNTS, PoolSolution, solve_pools
 from tierplan.team import Team
 
 __all__ = ["baseline_plan", "plan"]
@@ -526,6 +527,8 @@ def plan(
         return solve_with(pool_values, prep.eligible, prep.pools, rows)
 
     locked = prep.accounts.locked
+    unpacked: list[str] = []
+    hours_books: IntArray | None = None
     if by_csm:
         solution, by_csm_books, fit_total = solve_by_csm(
             prep,
@@ -535,6 +538,10 @@ def plan(
             fit_bonus=dict(fit_bonus or {}),
             continuity_bonus=float(continuity_bonus),
             solve=solve_with,
+        )
+    elif hours:
+        solution, hours_books, unpacked = _plan_hours(
+            prep, pool_values, side, solve_with, remaining, mip_gap
         )
     else:
         solution = solve(side)
@@ -566,7 +573,7 @@ def plan(
                 "bands_checks": "approximate" if search.approximate else "exact",
             },
         )
-    csm: IntArray | None = None
+    csm: IntArray | None = hours_books if (solution.choice >= 0).all() else None
     if by_csm and (solution.choice >= 0).all():
         csm = by_csm_books
         if fit_bonus or continuity_bonus:
@@ -587,108 +594,7 @@ def plan(
         )
         if kept is not None:
             solution, csm = kept
-    unpacked: list[str] = []
-    if hours and not by_csm and csm is None and (solution.choice >= 0).all():
-        # Pool hours are a relaxation of the CSMs' hours: pack the books.
-        # Where a pool's accounts do not pack, pack the ones that lose most
-        # by leaving, freeze the pool to them and re-plan the rest.
-        bound = solution.bound
-        n = prep.accounts.n
-        allowed = prep.eligible.copy()
-        packed_csm = np.full(n, -1, dtype=np.int64)
-
-        def books(choice: IntArray, seconds: float) -> tuple[IntArray, list[int], FloatArray]:
-            # Frozen pools keep their packing; the other books are split and
-            # then packed into their CSMs' hours where they do not fit.
-            workload = prep.workload[np.arange(n), prep.pools.tier[choice]]
-            split = split_books(
-                choice, prep.accounts.arr, prep.pools, prep.roster, prep.current_csm, locked
-            )
-            frozen = (packed_csm >= 0) & (prep.pools.csm_pool[np.maximum(packed_csm, 0)] == choice)
-            fitted, failed = fit_books_to_hours(
-                choice,
-                np.where(frozen, packed_csm, split),
-                workload,
-                prep.pools,
-                prep.roster,
-                time_limit=seconds,
-                locked=locked,
-            )
-            return fitted, failed, workload
-
-        failed: list[int] = []
-        for _ in range(_PACKING_ROUNDS):
-            # A quick try at packing every pool whole; pools that are full to
-            # the hour rarely pack, and proving so is slow.
-            choice = solution.choice
-            csm, failed, workload = books(choice, _PACKING_TRY)
-            if not failed:
-                break
-            left = remaining()
-            per_pool = _PACKING_SECONDS if left is None else left / (len(failed) + 1)
-            per_pool = min(per_pool, _PACKING_SECONDS)
-            gain = _leaving_loss(pool_values, allowed, choice, prep.pools.tier)
-            for p in failed:
-                members = np.flatnonzero(choice == p)
-                packing = pack_pool(
-                    members,
-                    gain[members],
-                    workload[members],
-                    np.flatnonzero(prep.pools.csm_pool == p),
-                    prep.roster,
-                    csm,
-                    time_limit=per_pool,
-                    locked=locked,
-                )
-                if packing is None:
-                    continue
-                packed, rows = packing
-                keep = np.zeros(n, dtype=bool)
-                keep[members[packed]] = True
-                allowed[:, p] &= keep
-                packed_csm[members[packed]] = rows[packed]
-            left = remaining()
-            if left is not None and left <= _PACKING_RESERVE:
-                break
-            resolved = solve_with(np.where(allowed, pool_values, 0.0), allowed, prep.pools, side)
-            if not (resolved.choice >= 0).all():
-                # Keep the last plan (with the pools that did not pack
-                # named) rather than none.
-                break
-            solution, csm = resolved, None
-        if csm is None:
-            # The rounds ran out right after a re-plan: its books.
-            csm, failed, _ = books(solution.choice, _PACKING_SECONDS)
-        if solution.status != "infeasible" and math.isfinite(solution.objective):
-            gap = relative_gap(solution.objective, bound)
-            status = (
-                solution.status
-                if gap <= (DEFAULT_MIP_GAP if mip_gap is None else mip_gap)
-                else "time_limit"
-            )
-            if failed:
-                status = "time_limit"
-                unpacked = [prep.pools.names[p] for p in failed]
-            frozen_pools = sorted(
-                {prep.pools.names[q] for q in np.flatnonzero(_frozen(allowed, prep.eligible))}
-            )
-            solution = dataclasses.replace(
-                solution,
-                bound=max(bound, solution.objective),
-                gap=gap,
-                status=status,
-                info={
-                    **solution.info,
-                    "packing": (
-                        "books fit every CSM's hours as the pool program chose them"
-                        if not frozen_pools
-                        else "pools frozen to the accounts that pack into their CSMs' hours, "
-                        "the rest re-planned: " + ", ".join(frozen_pools) + "; the gap is "
-                        "measured against the pool program's bound, which counts hours per "
-                        "pool, not per CSM"
-                    ),
-                },
-            )
+            unpacked = []
     diagnosis: list[str] = []
     if unpacked:
         diagnosis.append(
@@ -760,26 +666,172 @@ def plan(
     return plan
 
 
-def _frozen(allowed: BoolArray, eligible: BoolArray) -> BoolArray:
-    """Pools whose allowed accounts were narrowed by packing."""
-    return np.asarray((allowed != eligible).any(axis=0), dtype=np.bool_)
+def _plan_hours(
+    prep: _Prepared,
+    pool_values: FloatArray,
+    side: tuple[SideRow, ...],
+    solve_with: Callable[[FloatArray, BoolArray, PoolSet, tuple[SideRow, ...]], PoolSolution],
+    remaining: Callable[[], float | None],
+    mip_gap: float | None,
+) -> tuple[PoolSolution, IntArray | None, list[str]]:
+    """Plan with every CSM's hours, where the pool program only counts them per pool.
 
-
-def _leaving_loss(
-    pool_values: FloatArray, allowed: BoolArray, choice: IntArray, tier: IntArray
-) -> FloatArray:
-    """Per account: its value in its pool minus its best allowed pool of a lower-touch tier.
-
-    Where a pool's accounts do not all pack, the ones left out fall to a
-    lower-touch tier (the pool's own tier and those above are full), so that
-    is what each loses by being left out.
+    The pool program's LP gives prices and the bound. Pools whose hours
+    bind get books built to fill each CSM's hours
+    (:mod:`tierplan.packing`) and are frozen to the accounts those books
+    hold; the pool program is then solved around them. Pools whose
+    count-balanced books still go over someone's hours are packed in turn.
+    Returns the solution, its books and the pools whose books do not fit.
     """
-    n = choice.shape[0]
-    here = pool_values[np.arange(n), choice]
-    lower = tier[None, :] > tier[choice][:, None]
-    others = np.where(allowed & lower, pool_values, -np.inf)
-    best = others.max(axis=1)
-    return np.asarray(np.where(np.isfinite(best), here - best, here), dtype=np.float64)
+    pools, roster = prep.pools, prep.roster
+    n = prep.accounts.n
+    locked = prep.accounts.locked
+    current = prep.current_csm
+    allowed = prep.eligible.copy()
+    packed_csm = np.full(n, -1, dtype=np.int64)
+    workload = prep.workload[:, pools.tier]
+    csm_hours = roster["hours"].to_numpy(dtype=np.float64)
+    hours_row = {
+        int(p): k
+        for k, row in enumerate(side)
+        for p in np.flatnonzero(pools.human)
+        if row.name == f"hours of {pools.names[p]}"
+    }
+
+    def books(choice: IntArray, packed: IntArray) -> tuple[IntArray, list[int]]:
+        # Frozen pools keep their packed books; the others are split by count.
+        split = split_books(choice, prep.accounts.arr, pools, roster, current, locked)
+        frozen = (packed >= 0) & (pools.csm_pool[np.maximum(packed, 0)] == choice)
+        csm = np.where(frozen, packed, split)
+        held = csm >= 0
+        load = np.bincount(
+            csm[held], weights=workload[np.flatnonzero(held), choice[held]], minlength=len(roster)
+        )
+        over = load > csm_hours * (1 + 1e-9)
+        return csm, sorted({int(p) for p in pools.csm_pool[over]})
+
+    prices = lp_prices(pool_values, allowed, pools.capacity, pools.minimum, side, remaining())
+    bound = math.inf if prices is None else prices.bound
+    # Pools whose hours bind in the LP: their books must fill each CSM's hours.
+    targets = (
+        []
+        if prices is None
+        else [p for p, k in hours_row.items() if prices.side[k] > 0 and pools.headcount[p] > 0]
+    )
+    packed_pools: set[int] = set()
+    stuck: set[int] = set()
+    solution: PoolSolution | None = None
+    for _ in range(_PACKING_ROUNDS):
+        trial = allowed
+        packing = None
+        if targets and prices is not None:
+            net, inside = net_values(
+                pool_values, allowed, side, prices.pool, prices.side, hours_row, pools.capacity
+            )
+            # Higher-touch tiers first: their accounts are the largest to pack.
+            order = sorted(targets, key=lambda p: (int(pools.tier[p]), p))
+            packing = pack_books(
+                order, net, inside, allowed, workload, pools, roster, current, locked
+            )
+            stuck.update(packing.failed)
+            trial = allowed.copy()
+            for p in packing.packed:
+                trial[:, p] &= packing.pool == p
+        resolved = solve_with(np.where(trial, pool_values, 0.0), trial, pools, side)
+        if not (resolved.choice >= 0).all() and trial is not allowed:
+            # The frozen books leave no plan for the rest (a minimum book, the
+            # budget): plan without them.
+            resolved = solve_with(np.where(allowed, pool_values, 0.0), allowed, pools, side)
+            packing = None
+        solution = resolved
+        if not (solution.choice >= 0).all():
+            break
+        if packing is not None:
+            allowed = trial
+            for p in packing.packed:
+                mine = packing.pool == p
+                packed_csm[mine] = packing.csm[mine]
+            packed_pools.update(packing.packed)
+        _, failing = books(solution.choice, packed_csm)
+        targets = [p for p in failing if p not in stuck and p not in packed_pools]
+        left = remaining()
+        if not targets or packing is None or (left is not None and left <= _PACKING_RESERVE):
+            break
+        prices = lp_prices(pool_values, allowed, pools.capacity, pools.minimum, side, left)
+    assert solution is not None
+    if not (solution.choice >= 0).all():
+        return solution, None, []
+    csm, failing = books(solution.choice, packed_csm)
+    target = DEFAULT_MIP_GAP if mip_gap is None else mip_gap
+    left = remaining()
+    if (
+        packed_pools
+        and relative_gap(solution.objective, bound) > target
+        and n < SIFT_MIN_ACCOUNTS
+        and (left is None or left > _PACKING_RESERVE)
+    ):
+        # The LP bound is loose where few accounts share few CSMs: the pool
+        # program's own MIP proves a tighter one, and its plan is kept when
+        # its books fit and it is better.
+        whole = solve_with(pool_values, prep.eligible, pools, side)
+        if (whole.choice >= 0).all():
+            bound = min(bound, whole.bound)
+            split, over = books(whole.choice, np.full(n, -1, dtype=np.int64))
+            if over and whole.objective > solution.objective:
+                left = remaining()
+                split, over = fit_books_to_hours(
+                    whole.choice,
+                    split,
+                    workload[np.arange(n), whole.choice],
+                    pools,
+                    roster,
+                    time_limit=_PACKING_SECONDS if left is None else min(_PACKING_SECONDS, left),
+                    locked=locked,
+                )
+            if not over and whole.objective > solution.objective:
+                solution, csm, failing, packed_pools = whole, split, [], set()
+    if failing:
+        # Last resort for pools whose books could not be built: an exact
+        # re-assignment of the count-balanced split within the time left.
+        left = remaining()
+        csm, failing = fit_books_to_hours(
+            solution.choice,
+            csm,
+            workload[np.arange(n), solution.choice],
+            pools,
+            roster,
+            time_limit=_PACKING_SECONDS if left is None else min(_PACKING_SECONDS, left),
+            locked=locked,
+        )
+    bound = min(bound, solution.bound) if not packed_pools else bound
+    bound = max(bound, solution.objective)
+    gap = relative_gap(solution.objective, bound)
+    status = (
+        solution.status
+        if gap <= (DEFAULT_MIP_GAP if mip_gap is None else mip_gap)
+        else "time_limit"
+    )
+    if failing:
+        status = "time_limit"
+    names = [pools.names[p] for p in sorted(packed_pools)]
+    solution = dataclasses.replace(
+        solution,
+        bound=bound,
+        gap=gap,
+        status=status,
+        info={
+            **solution.info,
+            "packing": (
+                "books fit every CSM's hours as the pool program chose them"
+                if not names
+                else "books built to fill each CSM's hours in " + ", ".join(names) + "; "
+                "those pools were frozen to the accounts their books hold and the rest "
+                "re-planned; the gap is measured against the bound of the pool program, "
+                "which counts hours per pool, not per CSM"
+            ),
+        },
+    )
+    return solution, csm, [pools.names[p] for p in failing]
 
 
 def _check_policy(
@@ -841,9 +893,6 @@ _PACKING_ROUNDS = 5
 
 #: Seconds per pool for packing accounts into CSM hours, at most.
 _PACKING_SECONDS = 10.0
-
-#: Seconds for the quick try at packing a pool whole.
-_PACKING_TRY = 1.0
 
 #: Seconds of the time limit below which no further re-plan is started.
 _PACKING_RESERVE = 1.0

@@ -71,6 +71,8 @@ class Core:
     converged
         Whether no fixed account priced out at the end (the LP is then
         optimal for the whole program).
+    pool_price, side_price
+        The final LP duals: price of each pool row and of each side row.
     """
 
     accounts: IntArray
@@ -81,6 +83,8 @@ class Core:
     bound: float
     rounds: int
     converged: bool
+    pool_price: FloatArray
+    side_price: FloatArray
 
 
 def _priced(
@@ -153,17 +157,46 @@ def lagrangian_bound(
     return float(best.sum() + price @ priced + side_price @ upper)
 
 
-def _row_prices(
+def row_prices(
     row_dual: FloatArray, n_accounts: int, capped: IntArray, n_pools: int, n_side: int
 ) -> tuple[FloatArray, FloatArray]:
+    """Pool and side-row prices from the row duals of a pool program's LP.
+
+    Parameters
+    ----------
+    row_dual
+        Duals of the program's rows, in :func:`build_pool_program`'s order.
+    n_accounts
+        Accounts (one row each, first).
+    capped
+        Pools with a row (from :func:`capped_rows`).
+    n_pools, n_side
+        Pools and side rows.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Price per pool (0 without a row) and per side row.
+    """
     pool_price = np.zeros(n_pools)
     pool_price[capped] = row_dual[n_accounts : n_accounts + capped.shape[0]]
     side_price = np.asarray(row_dual[n_accounts + capped.shape[0] :][:n_side], dtype=np.float64)
     return pool_price, side_price
 
 
-def _capped(capacity: FloatArray, minimum: FloatArray) -> IntArray:
-    # The pool rows build_pool_program makes, in its order.
+def capped_rows(capacity: FloatArray, minimum: FloatArray) -> IntArray:
+    """Pools that get a row in :func:`build_pool_program` (a cap or a minimum), in order.
+
+    Parameters
+    ----------
+    capacity, minimum
+        Most and fewest accounts per pool.
+
+    Returns
+    -------
+    numpy.ndarray
+        Pool indices.
+    """
     return np.flatnonzero(np.isfinite(capacity) | (minimum > 0)).astype(np.int64)
 
 
@@ -198,8 +231,8 @@ def _sample_prices(
     lp = solve_lp(built.program, time_limit=time_limit)
     if lp.row_dual is None:
         return np.zeros(n_pools), np.zeros(len(side))
-    capped = _capped(cap, low)
-    return _row_prices(lp.row_dual, rows.shape[0], capped, n_pools, len(side))
+    capped = capped_rows(cap, low)
+    return row_prices(lp.row_dual, rows.shape[0], capped, n_pools, len(side))
 
 
 #: Share of every limit the fixed accounts may use, so the core has room to
@@ -321,8 +354,8 @@ def sift(
             in_core[order[:grow]] = True
             continue
         assert built is not None and lp.row_dual is not None
-        capped = _capped(core_cap, core_min)
-        pool_price, side_price = _row_prices(lp.row_dual, core.shape[0], capped, n_pools, len(side))
+        capped = capped_rows(core_cap, core_min)
+        pool_price, side_price = row_prices(lp.row_dual, core.shape[0], capped, n_pools, len(side))
         price, _ = _limits(capacity, low, pool_price)
         net = _priced(pool_values, eligible, side, price, np.maximum(side_price, 0.0))
         slack = net.max(axis=1) - net[np.arange(n), fixed_choice]
@@ -342,6 +375,8 @@ def sift(
                 bound=bound,
                 rounds=rounds,
                 converged=converged,
+                pool_price=pool_price,
+                side_price=side_price,
             )
         in_core |= out
     return None  # pragma: no cover - the loop always returns
