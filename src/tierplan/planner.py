@@ -821,6 +821,8 @@ def _plan_hours(
         status=status,
         info={
             **solution.info,
+            "method": solution.info.get("method", "")
+            + (f"; books built to fill each CSM's hours in {len(names)} pools" if names else ""),
             "packing": (
                 "books fit every CSM's hours as the pool program chose them"
                 if not names
