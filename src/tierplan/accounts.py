@@ -278,7 +278,9 @@ def _labels(frame: pd.DataFrame, column: str) -> ObjArray:
     coded = _text_codes(col)
     if coded is not None:
         codes, labels = coded
-        return np.append(labels, None)[codes]
+        lookup = np.empty(labels.size + 1, dtype=object)
+        lookup[:-1] = labels
+        return lookup[codes]
     # Empty strings mean "none" in CRM exports: treat them like missing values.
     blank = col.astype("string").str.strip().eq("").fillna(value=False).to_numpy(dtype=bool)
     keep = col.notna().to_numpy(dtype=bool) & ~blank
