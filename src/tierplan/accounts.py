@@ -21,7 +21,14 @@ import pandas as pd
 
 from tierplan.errors import InputError
 
-__all__ = ["ACCOUNT_COLUMNS", "Accounts", "load_accounts", "read_table", "require_columns"]
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "Accounts",
+    "label_index",
+    "load_accounts",
+    "read_table",
+    "require_columns",
+]
 
 #: Optional numeric columns, their default and the rule they obey.
 ACCOUNT_COLUMNS: dict[str, tuple[float, str]] = {
@@ -302,6 +309,34 @@ def _fit_labels(frame: pd.DataFrame, column: str) -> ObjArray:
             return np.append(text, "")[codes]
     labels = _labels(frame, column)
     return np.asarray(np.where(pd.isna(labels), "", labels).astype(str).astype(object))
+
+
+def label_index(labels: npt.ArrayLike, keys: Sequence[object]) -> npt.NDArray[np.int64]:
+    """Position of each label among ``keys``; ``-1`` for missing or unknown labels.
+
+    The lookup runs once per distinct label, not once per account.
+
+    Parameters
+    ----------
+    labels
+        Labels per account (object array; ``None`` or NaN for missing).
+    keys
+        Distinct keys, e.g. tier names or roster CSM ids.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` positions.
+    """
+    values = np.asarray(labels, dtype=object)
+    present = np.asarray(pd.notna(values), dtype=bool)
+    if not present.any():
+        return np.full(values.shape[0], -1, dtype=np.int64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = {key: k for k, key in enumerate(keys)}
+    lookup = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    lookup[: len(uniques)] = [table.get(u, -1) for u in uniques.tolist()]
+    return np.asarray(lookup[codes], dtype=np.int64)
 
 
 def load_accounts(
