@@ -283,25 +283,32 @@ class Plan:
 
         attention = np.where(self.tier_choice >= 0, self.attention, 0.0)
         counts = np.bincount(idx, minlength=n_csm)
-        frame = pd.DataFrame(
+        max_accounts = roster["max_accounts"].to_numpy()
+        hours = roster["hours"].to_numpy()
+        attention_hours = total(attention)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # As pandas divides: x/0 is inf (or nan), without a warning.
+            hours_utilization = attention_hours / hours
+        # One constructor call: a roster has few rows, so pandas' per-call
+        # cost is what building this table takes.
+        return pd.DataFrame(
             {
                 "csm_id": roster["csm_id"].to_numpy(),
                 "tier": roster["tier"].to_numpy(),
                 "pool": np.array(self.pools.names, dtype=object)[self.pools.csm_pool],
                 "vertical": roster["vertical"].to_numpy(),
                 "accounts": counts,
-                "max_accounts": roster["max_accounts"].to_numpy(),
-                "utilization": counts / roster["max_accounts"].to_numpy(),
+                "max_accounts": max_accounts,
+                "utilization": counts / max_accounts,
                 "arr": total(acc.arr),
                 "potential": total(acc.potential),
-                "attention_hours": total(attention),
-                "hours": roster["hours"].to_numpy(),
+                "attention_hours": attention_hours,
+                "hours": hours,
                 "expected_impact": total(np.nan_to_num(self._impact)),
                 "cost": roster["cost"].to_numpy(),
+                "hours_utilization": hours_utilization,
             }
         )
-        frame["hours_utilization"] = frame["attention_hours"] / frame["hours"]
-        return frame
 
     @cached_property
     def moves(self) -> pd.DataFrame:
