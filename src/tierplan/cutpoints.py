@@ -60,20 +60,29 @@ def best_threshold(score: FloatArray, upper: BoolArray) -> tuple[float, int]:
     return threshold, int(errors[m])
 
 
-def _threshold_counts(ranked: FloatArray, ranked_upper: FloatArray) -> tuple[float, int]:
+def _distinct(ranked: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Distinct scores of sorted (ascending) scores, and how many accounts reach each."""
+    n = ranked.shape[0]
+    first = np.ones(n, dtype=bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    starts = np.flatnonzero(first)
+    return ranked[starts], n - starts
+
+
+def _threshold_counts(
+    ranked: FloatArray,
+    ranked_upper: FloatArray,
+    distinct: tuple[FloatArray, npt.NDArray[np.intp]] | None = None,
+) -> tuple[float, int]:
     """:func:`best_threshold` from sorted scores (ascending): all accounts', the upper ones'.
 
     Only cuts between distinct scores are rules, so how many accounts of
     each side reach each distinct score is all that matters: two sorts of
-    plain values instead of a stable sort of the accounts.
+    plain values instead of a stable sort of the accounts. ``distinct`` is
+    :func:`_distinct` of ``ranked``, when already known.
     """
-    n = ranked.shape[0]
+    cuts, reach = _distinct(ranked) if distinct is None else distinct
     n_upper = ranked_upper.shape[0]
-    first = np.ones(n, dtype=bool)
-    first[1:] = ranked[1:] != ranked[:-1]
-    starts = np.flatnonzero(first)
-    cuts = ranked[starts]  # distinct scores, ascending
-    reach = n - starts  # accounts at or above each cut
     # Upper accounts at or above each cut: their scores are among the cuts.
     at = np.bincount(np.searchsorted(cuts, ranked_upper), minlength=cuts.shape[0])
     reach_upper = np.cumsum(at[::-1])[::-1]
@@ -82,9 +91,8 @@ def _threshold_counts(ranked: FloatArray, ranked_upper: FloatArray) -> tuple[flo
     errors = np.empty(cuts.shape[0] + 1, dtype=np.int64)
     errors[0] = n_upper
     errors[1:] = (reach - reach_upper + (n_upper - reach_upper))[::-1]
-    cuts = cuts[::-1]
     m = int(np.argmin(errors))
-    threshold = float(cuts[m - 1]) if m > 0 else float("inf")
+    threshold = float(cuts[cuts.shape[0] - m]) if m > 0 else float("inf")
     return threshold, int(errors[m])
 
 
@@ -134,14 +142,15 @@ def cut_points(
         tiers = tier_of if mask is None else tier_of[mask]
         # Each scope's scores are sorted once for all its boundaries.
         a_ranked, w_ranked = np.sort(a), np.sort(w)
+        a_cuts, w_cuts = _distinct(a_ranked), _distinct(w_ranked)
         for k in range(len(tier_names) - 1):
             upper = tiers <= k
             if signed or a.shape[0] == 0:
                 arr_cut, arr_bad = best_threshold(a, upper)
                 pot_cut, pot_bad = best_threshold(w, upper)
             else:
-                arr_cut, arr_bad = _threshold_counts(a_ranked, np.sort(a[upper]))
-                pot_cut, pot_bad = _threshold_counts(w_ranked, np.sort(w[upper]))
+                arr_cut, arr_bad = _threshold_counts(a_ranked, np.sort(a[upper]), a_cuts)
+                pot_cut, pot_bad = _threshold_counts(w_ranked, np.sort(w[upper]), w_cuts)
             n_upper = int(np.count_nonzero(upper))
             n_lower = int(upper.shape[0]) - n_upper
             rows[k, j] = (

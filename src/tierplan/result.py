@@ -85,6 +85,30 @@ def _text(values: npt.NDArray[np.object_]) -> Any:
     return _coded_text(list(labels), np.asarray(codes, dtype=np.int64))
 
 
+def _label_column(acc: Accounts, name: str, inverse: IntArray) -> Any:
+    """A fit label (``vertical``, ``region``, ``language``) in input order as a frame column.
+
+    Validation keeps a text column's values, with ``""`` for missing or
+    blank ones: when it has none of those, the input column is the answer
+    as it stands.
+    """
+    frame = acc.frame
+    values = getattr(acc, name)
+    if len(frame) == inverse.shape[0]:
+        if name not in frame.columns:
+            return _coded_text([""], np.zeros(inverse.shape[0], dtype=np.int64))
+        column = frame[name]
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype == _TEXT_DTYPE:
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            labels = list(uniques)
+            # Blank labels became "", and text conversion drops trailing NULs.
+            if (codes >= 0).all() and all(
+                isinstance(u, str) and u.strip() and not u.endswith("\x00") for u in labels
+            ):
+                return column.array
+    return _text(values[inverse])
+
+
 def _id_column(acc: Accounts, inverse: IntArray) -> Any:
     """Account ids in input order as a frame column.
 
@@ -244,9 +268,9 @@ class Plan:
             "tier_label": _coded_text([t.label for t in self.model.tiers], tier),
             "pool": _coded_text(self.pools.names, self.pool_choice[inverse]),
             "csm_id": _coded_text(csm_ids, self.csm_choice[inverse]),
-            "vertical": _text(acc.vertical[inverse]),
-            "region": _text(acc.region[inverse]),
-            "language": _text(acc.language[inverse]),
+            "vertical": _label_column(acc, "vertical", inverse),
+            "region": _label_column(acc, "region", inverse),
+            "language": _label_column(acc, "language", inverse),
             "arr": acc.arr[inverse],
             "potential": acc.potential[inverse],
             "risk": acc.risk[inverse],
