@@ -21,7 +21,14 @@ import pandas as pd
 
 from tierplan.errors import InputError
 
-__all__ = ["ACCOUNT_COLUMNS", "Accounts", "load_accounts", "read_table", "require_columns"]
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "Accounts",
+    "label_index",
+    "load_accounts",
+    "read_table",
+    "require_columns",
+]
 
 #: Optional numeric columns, their default and the rule they obey.
 ACCOUNT_COLUMNS: dict[str, tuple[float, str]] = {
@@ -242,17 +249,94 @@ def _booleans(frame: pd.DataFrame, column: str, id_col: str) -> npt.NDArray[np.b
     return np.asarray(values.astype(bool), dtype=bool)
 
 
+def _is_text(col: pd.Series) -> bool:
+    """Whether every present value of a column is a ``str``."""
+    return isinstance(col.dtype, pd.StringDtype) or (
+        col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty")
+    )
+
+
+def _text_codes(col: pd.Series) -> tuple[npt.NDArray[np.intp], ObjArray] | None:
+    """A text column as codes into its distinct labels, ``-1`` for missing or blank.
+
+    Label columns hold a handful of distinct values: working on those rather
+    than on every row is what keeps validation cheap. ``None`` when some
+    value is not text (then equality of distinct values is not that of the
+    per-row rules, e.g. ``1 == 1.0``).
+    """
+    if not _is_text(col):
+        return None
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    labels = np.asarray(uniques, dtype=object)
+    # Python's whitespace is the one pandas strips for text (its own or
+    # pyarrow's): a label of spaces is blank.
+    blank = np.fromiter((not u.strip() for u in labels.tolist()), dtype=bool, count=labels.size)
+    codes = np.asarray(codes, dtype=np.intp)
+    if blank.any():
+        codes = np.where(blank[np.maximum(codes, 0)], -1, codes)
+    return codes, labels
+
+
 def _labels(frame: pd.DataFrame, column: str) -> ObjArray:
     """Optional text column as an object array with ``None`` for missing."""
     if column not in frame.columns:
         return np.full(len(frame), None, dtype=object)
     col = frame[column]
+    coded = _text_codes(col)
+    if coded is not None:
+        codes, labels = coded
+        lookup = np.empty(labels.size + 1, dtype=object)
+        lookup[:-1] = labels
+        return lookup[codes]
     # Empty strings mean "none" in CRM exports: treat them like missing values.
     blank = col.astype("string").str.strip().eq("").fillna(value=False).to_numpy(dtype=bool)
     keep = col.notna().to_numpy(dtype=bool) & ~blank
     out = np.full(len(col), None, dtype=object)
     out[keep] = col.to_numpy(dtype=object)[keep]
     return out
+
+
+def _fit_labels(frame: pd.DataFrame, column: str) -> ObjArray:
+    """Optional fit column as an object array of ``str``, ``""`` for missing."""
+    if column not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    if column in frame.columns:
+        coded = _text_codes(frame[column])
+        if coded is not None:
+            codes, labels = coded
+            # The same conversion as below, on the distinct labels only.
+            text = np.asarray(labels.astype(str), dtype=object)
+            return np.append(text, "")[codes]
+    labels = _labels(frame, column)
+    return np.asarray(np.where(pd.isna(labels), "", labels).astype(str).astype(object))
+
+
+def label_index(labels: npt.ArrayLike, keys: Sequence[object]) -> npt.NDArray[np.int64]:
+    """Position of each label among ``keys``; ``-1`` for missing or unknown labels.
+
+    The lookup runs once per distinct label, not once per account.
+
+    Parameters
+    ----------
+    labels
+        Labels per account (object array; ``None`` or NaN for missing).
+    keys
+        Distinct keys, e.g. tier names or roster CSM ids.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` positions.
+    """
+    values = np.asarray(labels, dtype=object)
+    present = np.asarray(pd.notna(values), dtype=bool)
+    if not present.any():
+        return np.full(values.shape[0], -1, dtype=np.int64)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = {key: k for k, key in enumerate(keys)}
+    lookup = np.full(len(uniques) + 1, -1, dtype=np.int64)
+    lookup[: len(uniques)] = [table.get(u, -1) for u in uniques.tolist()]
+    return np.asarray(lookup[codes], dtype=np.int64)
 
 
 def load_accounts(
@@ -295,8 +379,23 @@ def load_accounts(
     if null_ids.any():
         rows = np.flatnonzero(null_ids).tolist()
         raise InputError(f"must not be empty (rows {rows[:5]})", column="account_id")
-    dup = raw_ids.duplicated(keep=False).to_numpy()
-    if dup.any():
+    ids = raw_ids.to_numpy(dtype=object)
+    order: npt.NDArray[np.intp] | None = None
+    if _is_text(raw_ids):
+        # Text ids sort by code point, so equal ids are neighbours once sorted:
+        # the canonical order finds duplicates as a by-product. Exports often
+        # come sorted by id, which one comparison of neighbours shows.
+        if bool((ids[1:] > ids[:-1]).all()):
+            order = np.arange(ids.shape[0], dtype=np.intp)
+            has_dup = False
+        else:
+            order = _canonical_order(raw_ids)
+            ranked = ids[order]
+            has_dup = bool((ranked[1:] == ranked[:-1]).any())
+    else:
+        has_dup = bool(raw_ids.duplicated(keep=False).any())
+    if has_dup:
+        dup = raw_ids.duplicated(keep=False).to_numpy()
         raise InputError(
             "must be unique; these ids appear more than once",
             column="account_id",
@@ -316,16 +415,15 @@ def load_accounts(
     _check_range(numeric["complexity"], raw_ids, "complexity", low=0.0)
     _check_range(numeric["strategic"], raw_ids, "strategic", low=0.0)
 
-    vertical, region, language = (
-        np.where(pd.isna(labels), "", labels).astype(str).astype(object)
-        for labels in (_labels(frame, c) for c in FIT_COLUMNS)
-    )
+    vertical, region, language = (_fit_labels(frame, c) for c in FIT_COLUMNS)
     pinned = _labels(frame, "pinned_tier")
     current_tier = _labels(frame, "current_tier")
     if tiers is not None:
         known = set(tiers)
         for column, labels in (("pinned_tier", pinned), ("current_tier", current_tier)):
             present = pd.notna(labels)
+            if not present.any():
+                continue
             unknown = present & ~pd.Series(labels).isin(known).to_numpy(dtype=bool)
             if unknown.any():
                 values = sorted({str(v) for v in labels[unknown]})
@@ -349,8 +447,8 @@ def load_accounts(
         renewal_days = _numeric(frame, "renewal_days", "account_id")
         _check_range(renewal_days, raw_ids, "renewal_days", low=0.0)
 
-    order = _canonical_order(raw_ids)
-    ids = raw_ids.to_numpy(dtype=object)
+    if order is None:
+        order = _canonical_order(raw_ids)
     return Accounts(
         ids=ids[order],
         arr=arr[order],

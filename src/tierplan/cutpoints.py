@@ -41,6 +41,9 @@ def best_threshold(score: FloatArray, upper: BoolArray) -> tuple[float, int]:
     n = score.shape[0]
     if n == 0:
         return float("nan"), 0
+    if not (np.signbit(score).any() or np.isnan(score).any()):
+        return _threshold_counts(np.sort(score), np.sort(score[upper]))
+    # With negative zeros the threshold's sign depends on the account order.
     order = np.argsort(-score, kind="stable")
     s = score[order]
     u = upper[order].astype(np.int64)
@@ -54,6 +57,42 @@ def best_threshold(score: FloatArray, upper: BoolArray) -> tuple[float, int]:
     errors = np.where(valid, errors, np.iinfo(np.int64).max)
     m = int(np.argmin(errors))
     threshold = float(s[m - 1]) if m > 0 else float("inf")
+    return threshold, int(errors[m])
+
+
+def _distinct(ranked: FloatArray) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+    """Distinct scores of sorted (ascending) scores, and how many accounts reach each."""
+    n = ranked.shape[0]
+    first = np.ones(n, dtype=bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    starts = np.flatnonzero(first)
+    return ranked[starts], n - starts
+
+
+def _threshold_counts(
+    ranked: FloatArray,
+    ranked_upper: FloatArray,
+    distinct: tuple[FloatArray, npt.NDArray[np.intp]] | None = None,
+) -> tuple[float, int]:
+    """:func:`best_threshold` from sorted scores (ascending): all accounts', the upper ones'.
+
+    Only cuts between distinct scores are rules, so how many accounts of
+    each side reach each distinct score is all that matters: two sorts of
+    plain values instead of a stable sort of the accounts. ``distinct`` is
+    :func:`_distinct` of ``ranked``, when already known.
+    """
+    cuts, reach = _distinct(ranked) if distinct is None else distinct
+    n_upper = ranked_upper.shape[0]
+    # Upper accounts at or above each cut: their scores are among the cuts.
+    at = np.bincount(np.searchsorted(cuts, ranked_upper), minlength=cuts.shape[0])
+    reach_upper = np.cumsum(at[::-1])[::-1]
+    # Errors of "score >= cut": lower accounts above it, upper ones below;
+    # first the rule that puts no account above, then cuts from the highest.
+    errors = np.empty(cuts.shape[0] + 1, dtype=np.int64)
+    errors[0] = n_upper
+    errors[1:] = (reach - reach_upper + (n_upper - reach_upper))[::-1]
+    m = int(np.argmin(errors))
+    threshold = float(cuts[cuts.shape[0] - m]) if m > 0 else float("inf")
     return threshold, int(errors[m])
 
 
@@ -89,29 +128,64 @@ def cut_points(
         ``arr_upper_min``, ``arr_lower_max``, ``potential_cut``,
         ``potential_misplaced``.
     """
-    rows: list[dict[str, object]] = []
-    scopes: list[tuple[str, BoolArray]] = [("all", np.ones(arr.shape[0], dtype=bool))]
-    scopes += [(v, vertical == v) for v in specialist_verticals]
-    for k in range(len(tier_names) - 1):
-        for scope, mask in scopes:
-            upper = tier_of[mask] <= k
-            a, w = arr[mask], potential[mask]
-            arr_cut, arr_bad = best_threshold(a, upper)
-            pot_cut, pot_bad = best_threshold(w, upper)
-            rows.append(
-                {
-                    "boundary": f"{tier_names[k]} | {tier_names[k + 1]}",
-                    "upper_tier": tier_names[k],
-                    "lower_tier": tier_names[k + 1],
-                    "scope": scope,
-                    "accounts_upper": int(upper.sum()),
-                    "accounts_lower": int((~upper).sum()),
-                    "arr_cut": arr_cut,
-                    "arr_misplaced": arr_bad,
-                    "arr_upper_min": float(a[upper].min()) if upper.any() else np.nan,
-                    "arr_lower_max": float(a[~upper].max()) if (~upper).any() else np.nan,
-                    "potential_cut": pot_cut,
-                    "potential_misplaced": pot_bad,
-                }
+    scopes: list[tuple[str, BoolArray | None]] = [("all", None)]
+    if specialist_verticals:
+        codes, labels = pd.factorize(vertical)
+        where = {label: k for k, label in enumerate(labels.tolist())}
+        scopes += [(v, codes == where.get(v, -2)) for v in specialist_verticals]
+    signed = bool(np.signbit(arr).any() or np.signbit(potential).any())
+    signed = signed or bool(np.isnan(arr).any() or np.isnan(potential).any())
+    rows: dict[tuple[int, int], tuple[object, ...]] = {}
+    for j, (scope, mask) in enumerate(scopes):
+        a = arr if mask is None else arr[mask]
+        w = potential if mask is None else potential[mask]
+        tiers = tier_of if mask is None else tier_of[mask]
+        # Each scope's scores are sorted once for all its boundaries.
+        a_ranked, w_ranked = np.sort(a), np.sort(w)
+        a_cuts, w_cuts = _distinct(a_ranked), _distinct(w_ranked)
+        for k in range(len(tier_names) - 1):
+            upper = tiers <= k
+            if signed or a.shape[0] == 0:
+                arr_cut, arr_bad = best_threshold(a, upper)
+                pot_cut, pot_bad = best_threshold(w, upper)
+            else:
+                arr_cut, arr_bad = _threshold_counts(a_ranked, np.sort(a[upper]), a_cuts)
+                pot_cut, pot_bad = _threshold_counts(w_ranked, np.sort(w[upper]), w_cuts)
+            n_upper = int(np.count_nonzero(upper))
+            n_lower = int(upper.shape[0]) - n_upper
+            rows[k, j] = (
+                f"{tier_names[k]} | {tier_names[k + 1]}",
+                tier_names[k],
+                tier_names[k + 1],
+                scope,
+                n_upper,
+                n_lower,
+                arr_cut,
+                arr_bad,
+                float(a[upper].min()) if n_upper else np.nan,
+                float(a[~upper].max()) if n_lower else np.nan,
+                pot_cut,
+                pot_bad,
             )
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame([])
+    # Rows by boundary, then scope.
+    ordered = [rows[key] for key in sorted(rows)]
+    return pd.DataFrame({name: [row[c] for row in ordered] for c, name in enumerate(_COLUMNS)})
+
+
+#: Columns of :func:`cut_points`.
+_COLUMNS = (
+    "boundary",
+    "upper_tier",
+    "lower_tier",
+    "scope",
+    "accounts_upper",
+    "accounts_lower",
+    "arr_cut",
+    "arr_misplaced",
+    "arr_upper_min",
+    "arr_lower_max",
+    "potential_cut",
+    "potential_misplaced",
+)

@@ -69,7 +69,15 @@ def diagnose(
     names = model.tier_names
     n_pools = len(pools)
 
-    homeless = ~eligible.any(axis=1)
+    # Eligibility patterns as bit masks (also used by Hall's condition below);
+    # a zero mask is an account no pool may take.
+    patterns = None
+    if n_pools < 63:
+        bits = np.left_shift(np.int64(1), np.arange(n_pools, dtype=np.int64))
+        patterns = eligible.astype(np.int64) @ bits
+        homeless = patterns == 0
+    else:
+        homeless = ~eligible.any(axis=1)
     if homeless.any():
         pinned = accounts.pinned_tier[homeless]
         pinned_tiers = sorted({str(t) for t in pinned if t is not None})
@@ -86,7 +94,8 @@ def diagnose(
     # Pins per tier against the tier's book places.
     pinned_mask = np.asarray(pd.notna(accounts.pinned_tier), dtype=bool)
     for t, tier in enumerate(model.tiers):
-        if not tier.human:
+        if not tier.human or not pinned_mask.any():
+            # Without pins no count below can exceed a capacity.
             continue
         pinned_here = pinned_mask & (accounts.pinned_tier == tier.name)
         count = int(pinned_here.sum())
@@ -141,9 +150,8 @@ def diagnose(
     # encoded as bit masks, so all sets are checked with a few array ops.
     finite = np.flatnonzero(np.isfinite(pools.capacity))
     n_finite = finite.shape[0]
-    if 0 < n_finite <= _EXHAUSTIVE_POOLS and n_pools < 63:
-        bits = np.left_shift(np.int64(1), np.arange(n_pools, dtype=np.int64))
-        codes, counts = np.unique(eligible.astype(np.int64) @ bits, return_counts=True)
+    if 0 < n_finite <= _EXHAUSTIVE_POOLS and patterns is not None:
+        codes, counts = np.unique(patterns, return_counts=True)
         subsets = np.arange(1, 1 << n_finite, dtype=np.int64)
         members = (subsets[:, None] >> np.arange(n_finite)) & 1
         masks = members @ bits[finite]

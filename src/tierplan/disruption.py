@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tierplan.accounts import label_index
 from tierplan.errors import ConfigError, InputError, format_ids
 from tierplan.formulation import SideRow
 from tierplan.pools import PoolSet
@@ -306,13 +307,8 @@ class Disruption:
         band = _number("hysteresis", hysteresis, high=1.0)
         if band >= 1.0:
             raise ConfigError(f"hysteresis: must be below 1 (a share of value), got {hysteresis!r}")
-        names = {name: k for k, name in enumerate(model.tier_names)}
-        tier = pd.Series(accounts.current_tier, dtype=object).map(names)
-        current_tier = np.asarray(tier.fillna(-1).to_numpy(), dtype=np.int64)
-        ids = pd.Index(roster["csm_id"])
-        current_csm = np.asarray(
-            ids.get_indexer(pd.Index(accounts.current_csm.astype(object))), dtype=np.int64
-        )
+        current_tier = label_index(accounts.current_tier, model.tier_names)
+        current_csm = label_index(accounts.current_csm, roster["csm_id"].tolist())
         had_csm = np.asarray(pd.notna(accounts.current_csm), dtype=bool)
         locked = np.asarray(accounts.locked, dtype=bool)
         if locked.shape[0] != accounts.n:
@@ -451,10 +447,11 @@ class Disruption:
         tuple
             Adjusted values, and which pairs move the account.
         """
+        if not self.active:
+            # No current state: nothing can move (and nothing is priced).
+            return values, np.zeros(values.shape, dtype=bool)
         tier_change, csm_change = self.move_masks(pools, by_csm_row)
         moved = tier_change | csm_change
-        if not self.active:
-            return values, moved
         finite = np.abs(values[eligible])
         stay = STAY_BONUS * max(1.0, float(finite.max()) if finite.size else 1.0)
         price = (

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tierplan.accounts import Accounts, load_accounts
+from tierplan.accounts import Accounts, label_index, load_accounts
 from tierplan.bands import POLICIES, Bands, BandSearch, PriceOfExplainability, search_bands
 from tierplan.books import fit_books, fit_books_to_hours, split_books
 from tierplan.borrowing import borrow, borrow_rules
@@ -54,17 +54,12 @@ class _Prepared:
     @property
     def current_csm(self) -> IntArray:
         """Roster row of each account's current CSM, ``-1`` when none or gone."""
-        rows = pd.Index(self.roster["csm_id"]).get_indexer(
-            pd.Index(self.accounts.current_csm.astype(object))
-        )
-        return np.asarray(rows, dtype=np.int64)
+        return label_index(self.accounts.current_csm, self.roster["csm_id"].tolist())
 
     @property
     def current_tier(self) -> IntArray:
         """Tier index of each account's current tier, ``-1`` when none."""
-        names = {name: k for k, name in enumerate(self.model.tier_names)}
-        tiers = pd.Series(self.accounts.current_tier).map(names)
-        return np.asarray(tiers.fillna(-1).to_numpy(), dtype=np.int64)
+        return label_index(self.accounts.current_tier, self.model.tier_names)
 
     @property
     def workload(self) -> FloatArray:

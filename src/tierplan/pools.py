@@ -134,60 +134,72 @@ def build_pools(roster: pd.DataFrame, model: CoverageModel, match: tuple[str, ..
         then generalists. Human tiers without CSMs have no pool.
     """
     keys = ["vertical", *match]
-    rows: list[dict[str, object]] = []
+    # A roster has a few CSMs per pool: grouping them in Python on plain
+    # arrays costs far less than pandas' per-call overhead.
+    labels = [roster[key].to_numpy(dtype=object) for key in keys]
+    max_accounts = roster["max_accounts"].to_numpy()
+    min_accounts = roster["min_accounts"].to_numpy()
+    hours = roster["hours"].to_numpy(dtype=np.float64)
+    cost = roster["cost"].to_numpy(dtype=np.float64)
     csm_pool = np.full(len(roster), -1, dtype=np.int64)
     tier_index = roster["tier_index"].to_numpy()
+    names: list[str] = []
+    tiers: list[int] = []
+    human: list[bool] = []
+    capacity: list[float] = []
+    minimum: list[int] = []
+    headcount: list[int] = []
+    pool_hours: list[float] = []
+    pool_cost: list[float] = []
+    pool_keys: list[tuple[object, ...]] = []
     for t, tier in enumerate(model.tiers):
         if not tier.human:
-            rows.append(
-                {
-                    "name": pool_name(tier.name, "", False),
-                    "tier": t,
-                    "human": False,
-                    "capacity": np.inf,
-                    "minimum": 0,
-                    "headcount": 0,
-                    "hours": 0.0,
-                    "cost": 0.0,
-                    **dict.fromkeys(keys, ""),
-                }
-            )
+            names.append(pool_name(tier.name, "", False))
+            tiers.append(t)
+            human.append(False)
+            capacity.append(np.inf)
+            minimum.append(0)
+            headcount.append(0)
+            pool_hours.append(0.0)
+            pool_cost.append(0.0)
+            pool_keys.append(("",) * len(keys))
             continue
-        in_tier = roster.loc[tier_index == t]
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for i in np.flatnonzero(tier_index == t).tolist():
+            groups.setdefault(tuple(column[i] for column in labels), []).append(i)
         # Specialists (sorted by vertical) first, generalists last.
-        indices = in_tier.groupby(keys, sort=True).indices
-        groups = {(k if isinstance(k, tuple) else (k,)): v for k, v in indices.items()}
         for group in sorted(groups, key=lambda g: (g[0] == "", *g)):
-            members = in_tier.index[groups[group]]
-            label = pool_name(tier.name, group[0], True)
-            extra = " ".join(v for v in group[1:] if v)
-            csm_pool[members] = len(rows)
-            rows.append(
-                {
-                    "name": f"{label} {extra}" if extra else label,
-                    "tier": t,
-                    "human": True,
-                    "capacity": float(roster.loc[members, "max_accounts"].sum()),
-                    "minimum": int(roster.loc[members, "min_accounts"].sum()),
-                    "headcount": len(members),
-                    "hours": float(roster.loc[members, "hours"].sum()),
-                    "cost": float(roster.loc[members, "cost"].sum()),
-                    **dict(zip(keys, group, strict=True)),
-                }
-            )
-    table = pd.DataFrame(rows)
+            members = np.array(groups[group], dtype=np.intp)
+            label = pool_name(tier.name, str(group[0]), True)
+            extra = " ".join(str(v) for v in group[1:] if v)
+            csm_pool[members] = len(names)
+            names.append(f"{label} {extra}" if extra else label)
+            tiers.append(t)
+            human.append(True)
+            capacity.append(float(max_accounts[members].sum()))
+            minimum.append(int(min_accounts[members].sum()))
+            headcount.append(len(members))
+            pool_hours.append(float(hours[members].sum()))
+            pool_cost.append(float(cost[members].sum()))
+            pool_keys.append(group)
+
+    def column(k: int) -> npt.NDArray[np.object_]:
+        out = np.empty(len(pool_keys), dtype=object)
+        out[:] = [key[k] for key in pool_keys]
+        return out
+
     return PoolSet(
-        names=tuple(table["name"].tolist()),
-        tier=table["tier"].to_numpy(dtype=np.int64),
-        vertical=table["vertical"].to_numpy(dtype=object),
-        human=table["human"].to_numpy(dtype=bool),
-        capacity=table["capacity"].to_numpy(dtype=np.float64),
-        minimum=table["minimum"].to_numpy(dtype=np.int64),
-        headcount=table["headcount"].to_numpy(dtype=np.int64),
-        hours=table["hours"].to_numpy(dtype=np.float64),
-        cost=table["cost"].to_numpy(dtype=np.float64),
+        names=tuple(names),
+        tier=np.array(tiers, dtype=np.int64),
+        vertical=column(0),
+        human=np.array(human, dtype=bool),
+        capacity=np.array(capacity, dtype=np.float64),
+        minimum=np.array(minimum, dtype=np.int64),
+        headcount=np.array(headcount, dtype=np.int64),
+        hours=np.array(pool_hours, dtype=np.float64),
+        cost=np.array(pool_cost, dtype=np.float64),
         csm_pool=csm_pool,
-        attributes={key: table[key].to_numpy(dtype=object) for key in match},
+        attributes={key: column(k + 1) for k, key in enumerate(match)},
     )
 
 

@@ -46,6 +46,84 @@ def _money(x: float) -> str:
     return f"${x:,.0f}"
 
 
+def _inferred_text_dtype() -> Any:
+    """The dtype pandas gives a column built from Python strings (``str`` or ``object``)."""
+    return pd.Series(np.array(["a"], dtype=object)).dtype
+
+
+#: The dtype of a frame column built from an object array of strings.
+_TEXT_DTYPE = _inferred_text_dtype()
+
+
+def _coded_text(labels: Sequence[object], codes: IntArray) -> Any:
+    """``labels[codes]`` (``-1``: missing) as a frame column, of the dtype pandas infers for it.
+
+    Converting every row's Python string to pandas' text dtype is what
+    dominates building the account table; a column of a few distinct labels
+    is built from the labels and the codes instead. pandas infers a column's
+    dtype from the kinds of values in it, so the distinct values in use
+    decide it as the full column would.
+    """
+    lookup = np.empty(len(labels) + 1, dtype=object)
+    lookup[:-1] = list(labels)
+    used = np.bincount(codes + 1, minlength=lookup.shape[0]) > 0
+    present = lookup[:-1][used[1:]].tolist()
+    # pandas reads a column of strings and missing values (at least one
+    # string) as its text dtype; anything else keeps the per-row path.
+    if (
+        isinstance(_TEXT_DTYPE, pd.StringDtype)
+        and present
+        and all(isinstance(x, str) for x in present)
+    ):
+        return pd.array(lookup[:-1], dtype=_TEXT_DTYPE).take(codes, allow_fill=True)
+    return lookup[codes]
+
+
+def _text(values: npt.NDArray[np.object_]) -> Any:
+    """An object array of labels as a frame column (see :func:`_coded_text`)."""
+    codes, labels = pd.factorize(values, use_na_sentinel=True)
+    return _coded_text(list(labels), np.asarray(codes, dtype=np.int64))
+
+
+def _label_column(acc: Accounts, name: str, inverse: IntArray) -> Any:
+    """A fit label (``vertical``, ``region``, ``language``) in input order as a frame column.
+
+    Validation keeps a text column's values, with ``""`` for missing or
+    blank ones: when it has none of those, the input column is the answer
+    as it stands.
+    """
+    frame = acc.frame
+    values = getattr(acc, name)
+    if len(frame) == inverse.shape[0]:
+        if name not in frame.columns:
+            return _coded_text([""], np.zeros(inverse.shape[0], dtype=np.int64))
+        column = frame[name]
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype == _TEXT_DTYPE:
+            codes, uniques = pd.factorize(column, use_na_sentinel=True)
+            labels = list(uniques)
+            # Blank labels became "", and text conversion drops trailing NULs.
+            if (codes >= 0).all() and all(
+                isinstance(u, str) and u.strip() and not u.endswith("\x00") for u in labels
+            ):
+                return column.array
+    return _text(values[inverse])
+
+
+def _id_column(acc: Accounts, inverse: IntArray) -> Any:
+    """Account ids in input order as a frame column.
+
+    The validated input frame holds them in that order already, as the text
+    column pandas would build from them: reuse it rather than convert ten
+    thousand strings again.
+    """
+    frame = acc.frame
+    if "account_id" in frame.columns and len(frame) == inverse.shape[0]:
+        column = frame["account_id"]
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype == _TEXT_DTYPE:
+            return column.array
+    return acc.ids[inverse]
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """A coverage plan: every account's tier, pool and CSM.
@@ -176,35 +254,38 @@ class Plan:
         alert signals.
         """
         acc = self.accounts_data
-        tiers = self.model.tiers
-        ok = self.tier_choice >= 0
-        tier_names = np.array([*self.model.tier_names, None], dtype=object)
-        labels = np.array([t.label for t in tiers] + [None], dtype=object)
-        pool_names = np.array([*self.pools.names, None], dtype=object)
-        csm_ids = np.array([*self.roster["csm_id"].tolist(), None], dtype=object)
-        frame = pd.DataFrame(
-            {
-                "account_id": acc.ids,
-                "tier": tier_names[self.tier_choice],
-                "tier_label": labels[self.tier_choice],
-                "pool": pool_names[self.pool_choice],
-                "csm_id": csm_ids[self.csm_choice],
-                "vertical": acc.vertical,
-                "region": acc.region,
-                "language": acc.language,
-                "arr": acc.arr,
-                "potential": acc.potential,
-                "risk": acc.risk,
-                "pinned_tier": acc.pinned_tier,
-                "attention_hours": np.where(ok, self.attention, np.nan),
-                "expected_impact": self._impact,
-                **self.outcomes,
-            }
-        )
+        # Built in input order directly: every column is taken by ``inverse``.
+        inverse = np.empty_like(acc.order)
+        inverse[acc.order] = np.arange(acc.order.shape[0])
+        tier = self.tier_choice[inverse]
+        ok = tier >= 0
+        csm_ids = self.roster["csm_id"].tolist()
+        pinned = acc.pinned_tier[inverse]
+        outcomes = self.outcomes
+        columns: dict[str, Any] = {
+            "account_id": _id_column(acc, inverse),
+            "tier": _coded_text(self.model.tier_names, tier),
+            "tier_label": _coded_text([t.label for t in self.model.tiers], tier),
+            "pool": _coded_text(self.pools.names, self.pool_choice[inverse]),
+            "csm_id": _coded_text(csm_ids, self.csm_choice[inverse]),
+            "vertical": _label_column(acc, "vertical", inverse),
+            "region": _label_column(acc, "region", inverse),
+            "language": _label_column(acc, "language", inverse),
+            "arr": acc.arr[inverse],
+            "potential": acc.potential[inverse],
+            "risk": acc.risk[inverse],
+            "pinned_tier": (
+                _text(pinned)
+                if pd.notna(pinned).any()
+                else pd.Series(pinned, dtype=object, copy=False)
+            ),
+            "attention_hours": np.where(ok, self.attention[inverse], np.nan),
+            "expected_impact": self._impact[inverse],
+            **{name: values[inverse] for name, values in outcomes.items()},
+        }
         if self.borrowing is not None:
-            frame["borrowed_by"] = csm_ids[self.borrowing.csm]
-        inverse = np.argsort(acc.order)
-        return frame.iloc[inverse].reset_index(drop=True)
+            columns["borrowed_by"] = _coded_text(csm_ids, self.borrowing.csm[inverse])
+        return pd.DataFrame(columns, index=pd.RangeIndex(inverse.shape[0]))
 
     @cached_property
     def books(self) -> pd.DataFrame:
@@ -226,25 +307,32 @@ class Plan:
 
         attention = np.where(self.tier_choice >= 0, self.attention, 0.0)
         counts = np.bincount(idx, minlength=n_csm)
-        frame = pd.DataFrame(
+        max_accounts = roster["max_accounts"].to_numpy()
+        hours = roster["hours"].to_numpy()
+        attention_hours = total(attention)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # As pandas divides: x/0 is inf (or nan), without a warning.
+            hours_utilization = attention_hours / hours
+        # One constructor call: a roster has few rows, so pandas' per-call
+        # cost is what building this table takes.
+        return pd.DataFrame(
             {
                 "csm_id": roster["csm_id"].to_numpy(),
                 "tier": roster["tier"].to_numpy(),
                 "pool": np.array(self.pools.names, dtype=object)[self.pools.csm_pool],
                 "vertical": roster["vertical"].to_numpy(),
                 "accounts": counts,
-                "max_accounts": roster["max_accounts"].to_numpy(),
-                "utilization": counts / roster["max_accounts"].to_numpy(),
+                "max_accounts": max_accounts,
+                "utilization": counts / max_accounts,
                 "arr": total(acc.arr),
                 "potential": total(acc.potential),
-                "attention_hours": total(attention),
-                "hours": roster["hours"].to_numpy(),
+                "attention_hours": attention_hours,
+                "hours": hours,
                 "expected_impact": total(np.nan_to_num(self._impact)),
                 "cost": roster["cost"].to_numpy(),
+                "hours_utilization": hours_utilization,
             }
         )
-        frame["hours_utilization"] = frame["attention_hours"] / frame["hours"]
-        return frame
 
     @cached_property
     def moves(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tierplan.accounts import read_table, require_columns
@@ -160,45 +161,70 @@ class Team:
             When a CSM sits in a tier the model does not have or in a tier
             without people (tech-touch).
         """
+        # A roster has a few dozen rows: plain arrays, not per-column pandas
+        # operations, whose fixed cost would dominate.
         roster = self.roster
         names = model.tier_names
-        known = roster["tier"].isin(names).to_numpy(dtype=bool)
+        position = {name: k for k, name in enumerate(names)}
+        tier_index = np.fromiter(
+            (position.get(t, -1) for t in roster["tier"].tolist()),
+            dtype=np.int64,
+            count=len(roster),
+        )
+        known = tier_index >= 0
         if not known.all():
             raise InputError(
                 f"unknown tier(s) {sorted(set(roster['tier'][~known]))}; tiers are {names}",
                 column="tier",
                 ids=roster["csm_id"][~known].tolist(),
             )
-        human = {t.name for t in model.tiers if t.human}
-        digital = ~roster["tier"].isin(human).to_numpy(dtype=bool)
+        human = np.array([t.human for t in model.tiers], dtype=bool)
+        digital = ~human[tier_index]
         if digital.any():
             raise InputError(
                 "these CSMs sit in a tier without people (tech-touch has no books)",
                 column="tier",
                 ids=roster["csm_id"][digital].tolist(),
             )
-        tier_index = roster["tier"].map({n: k for k, n in enumerate(names)}).to_numpy(dtype=int)
         defaults = {
-            "max_accounts": [model.tiers[k].max_book for k in tier_index],
-            "min_accounts": [model.tiers[k].min_book for k in tier_index],
-            "hours": [model.tiers[k].csm_hours for k in tier_index],
-            "cost": [model.tiers[k].csm_cost for k in tier_index],
+            "max_accounts": [t.max_book for t in model.tiers],
+            "min_accounts": [t.min_book for t in model.tiers],
+            "hours": [t.csm_hours for t in model.tiers],
+            "cost": [t.csm_cost for t in model.tiers],
         }
-        out = roster[["csm_id", "tier", "vertical", "region", "language"]].copy()
-        for column, default in defaults.items():
-            given = roster[column] if column in roster.columns else pd.Series(np.nan, roster.index)
-            out[column] = given.fillna(pd.Series(default, index=roster.index, dtype=float))
-        out["max_accounts"] = out["max_accounts"].astype(np.int64)
-        out["min_accounts"] = out["min_accounts"].astype(np.int64)
-        over = (out["min_accounts"] > out["max_accounts"]).to_numpy(dtype=bool)
+        figures: dict[str, npt.NDArray[Any]] = {}
+        for column, per_tier in defaults.items():
+            default = np.array(per_tier, dtype=float)[tier_index]
+            if column in roster.columns:
+                given = roster[column].to_numpy(dtype=np.float64, na_value=np.nan)
+                figures[column] = np.where(np.isnan(given), default, given)
+            else:
+                figures[column] = default
+        for column in ("max_accounts", "min_accounts"):
+            values = figures[column]
+            figures[column] = (
+                values.astype(np.int64)
+                if not np.isnan(values).any()
+                else pd.Series(values).astype(np.int64).to_numpy()  # raises pandas' error
+            )
+        over = figures["min_accounts"] > figures["max_accounts"]
         if over.any():
             raise InputError(
                 "min_accounts exceeds max_accounts",
                 column="min_accounts",
-                ids=out["csm_id"][over].tolist(),
+                ids=roster["csm_id"][over].tolist(),
             )
-        out["tier_index"] = tier_index
-        return out.reset_index(drop=True)
+        index = pd.RangeIndex(len(roster))
+        labels: dict[str, Any] = {}
+        for column in ("csm_id", "tier", "vertical", "region", "language"):
+            col = roster[column]
+            # Object columns stay object (a bare array of text would be read as str).
+            labels[column] = (
+                pd.Series(col.to_numpy(), index=index, dtype=object, copy=False)
+                if col.dtype == object
+                else col.array
+            )
+        return pd.DataFrame({**labels, **figures, "tier_index": tier_index}, index=index)
 
     def __repr__(self) -> str:
         parts = []
