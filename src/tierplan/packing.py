@@ -56,6 +56,12 @@ RESERVE_ACCOUNTS = 12.0
 #: Accounts per book whose room the polish step re-fills on a finer grid.
 POLISH_ACCOUNTS = 3
 
+#: Up to this many CSMs in a pool, every pair of books is re-filled together.
+ALL_PAIRS_BOOKS = 8
+
+#: Rounds of re-filling pairs of books while one pays (few books only).
+POLISH_ROUNDS = 3
+
 #: Most cells of a knapsack over hours (its grid is coarser beyond that).
 MAX_CELLS = 4_000
 
@@ -301,14 +307,14 @@ def _pack_pool(
     # Polish: re-fill the room of each book's last few accounts, on a grid
     # that much finer, then of two neighbouring books at once, so accounts
     # can trade places between books.
-    def refill(group: list[int]) -> None:
+    def refill(group: list[int]) -> bool:
         parts = []
         for j in group:
             inside = np.flatnonzero((book == j) & ~stay)
             parts.append(inside[np.lexsort((rows[inside], density[inside]))[:POLISH_ACCOUNTS]])
         released = np.concatenate(parts)
         if released.shape[0] == 0:
-            return
+            return False
         rooms = [
             hours[j] - load[j] + float(weight[r].sum()) for j, r in zip(group, parts, strict=True)
         ]
@@ -323,18 +329,27 @@ def _pack_pool(
             chosen = idx[_knapsack(gain[options[idx]], weight[options[idx]], room, slot)]
             open_[chosen] = False
             picks.append(options[chosen])
-        if sum(float(gain[pick].sum()) for pick in picks) <= float(gain[released].sum()):
-            return
+        before = float(gain[released].sum())
+        if sum(float(gain[pick].sum()) for pick in picks) <= before + 1e-12 * abs(before):
+            return False
         book[released] = -1
         for j, pick in zip(group, picks, strict=True):
             book[pick] = j
         load[:] = np.bincount(book[book >= 0], weights=weight[book >= 0], minlength=k)
         count[:] = np.bincount(book[book >= 0], minlength=k)
+        return True
 
     for j in range(k):
         refill([j])
-    for j in range(k - 1 if k > 1 else 0):
-        refill([j, j + 1])
+    # Few books: every pair, while it pays; many: neighbours, once.
+    pairs = (
+        [[a, b] for a in range(k) for b in range(a + 1, k)]
+        if k <= ALL_PAIRS_BOOKS
+        else [[j, j + 1] for j in range(k - 1)]
+    )
+    for _ in range(POLISH_ROUNDS if k <= ALL_PAIRS_BOOKS else 1):
+        if not any([refill(pair) for pair in pairs]):
+            break
     if (forced & (book < 0)).any():
         return None
     return book

@@ -31,7 +31,7 @@ from tierplan.mip import DEFAULT_MIP_GAP, relative_gap, resolve_solver
 from tierplan.packing import lp_prices, net_values, pack_books
 from tierplan.pools import PoolSet, build_pools, eligibility
 from tierplan.result import ATTENTION_POLICIES, Plan, redistribute_attention
-from tierplan.solve import SIFT_MIN_ACCOUNTS, PoolSolution, solve_pools
+from tierplan.solve import PoolSolution, solve_pools
 from tierplan.team import Team
 
 __all__ = ["baseline_plan", "plan"]
@@ -536,7 +536,7 @@ def plan(
         )
     elif hours:
         solution, hours_books, unpacked = _plan_hours(
-            prep, pool_values, side, solve_with, remaining, mip_gap
+            prep, pool_values, side, solve_with, remaining, mip_gap, solver
         )
     else:
         solution = solve(side)
@@ -668,6 +668,7 @@ def _plan_hours(
     solve_with: Callable[[FloatArray, BoolArray, PoolSet, tuple[SideRow, ...]], PoolSolution],
     remaining: Callable[[], float | None],
     mip_gap: float | None,
+    solver: object,
 ) -> tuple[PoolSolution, IntArray | None, list[str]]:
     """Plan with every CSM's hours, where the pool program only counts them per pool.
 
@@ -762,13 +763,22 @@ def _plan_hours(
     if (
         packed_pools
         and relative_gap(solution.objective, bound) > target
-        and n < SIFT_MIN_ACCOUNTS
+        and n <= _PROOF_ACCOUNTS
         and (left is None or left > _PACKING_RESERVE)
     ):
         # The LP bound is loose where few accounts share few CSMs: the pool
         # program's own MIP proves a tighter one, and its plan is kept when
-        # its books fit and it is better.
-        whole = solve_with(pool_values, prep.eligible, pools, side)
+        # its books fit and it is better. Beyond a few thousand accounts it
+        # rarely proves more than the LP in the time it takes.
+        whole = solve_pools(
+            pool_values,
+            prep.eligible,
+            pools,
+            solver=solver,
+            time_limit=_PROOF_SECONDS if left is None else min(left, _PROOF_SECONDS),
+            mip_gap=mip_gap,
+            side=side,
+        )
         if (whole.choice >= 0).all():
             bound = min(bound, whole.bound)
             split, over = books(whole.choice, np.full(n, -1, dtype=np.int64))
@@ -890,6 +900,13 @@ _PACKING_ROUNDS = 5
 
 #: Seconds per pool for packing accounts into CSM hours, at most.
 _PACKING_SECONDS = 10.0
+
+#: Up to this many accounts, a plan whose books were built is checked
+#: against the pool program's own MIP, for a tighter bound.
+_PROOF_ACCOUNTS = 5_000
+
+#: Seconds that check may take at most.
+_PROOF_SECONDS = 30.0
 
 #: Seconds of the time limit below which no further re-plan is started.
 _PACKING_RESERVE = 1.0
