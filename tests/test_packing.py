@@ -192,3 +192,64 @@ def test_hours_and_budget_on_a_core_of_accounts_fill_books_within_every_limit(si
     # Nothing here depends on time: the same input gives the same plan.
     again = tp.plan(accounts, team, hours=True, budget=budget)
     pd.testing.assert_frame_equal(again.assignments, plan.assignments)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**16), k1=st.integers(1, 4), k2=st.integers(1, 3))
+def test_pack_books_invariants_over_random_pools(seed, k1, k2):
+    # Two human pools (tier 1 and tier 2) and tech touch; random eligibility,
+    # locks, values and hours: whatever is packed fits every limit.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 120))
+    k = k1 + k2
+    pools = PoolSet(
+        names=("tier1 generalist", "tier2 generalist", "tier3"),
+        tier=np.array([0, 1, 2]),
+        vertical=np.array(["", "", ""], dtype=object),
+        human=np.array([True, True, False]),
+        capacity=np.array([k1 * 6.0, k2 * 30.0, np.inf]),
+        minimum=np.zeros(3, dtype=np.int64),
+        headcount=np.array([k1, k2, 0]),
+        hours=np.array([k1 * 400.0, k2 * 400.0, 0.0]),
+        cost=np.zeros(3),
+        csm_pool=np.array([0] * k1 + [1] * k2, dtype=np.int64),
+    )
+    roster = pd.DataFrame(
+        {
+            "hours": np.full(k, 400.0),
+            "max_accounts": np.array([6] * k1 + [30] * k2),
+            "min_accounts": np.zeros(k, dtype=np.int64),
+        }
+    )
+    stretch = 1.0 + rng.uniform(0.0, 1.5, n)
+    workload = np.column_stack([60.0 * stretch, 10.0 * stretch, 0.5 * stretch])
+    value = rng.uniform(0.0, 1_000.0, (n, 3)) * np.array([3.0, 2.0, 1.0])
+    allowed = rng.random((n, 3)) < 0.8
+    allowed[np.arange(n), rng.integers(0, 3, n)] = True
+    current = np.where(rng.random(n) < 0.3, rng.integers(0, k, n), -1)
+    locked = (current >= 0) & (rng.random(n) < 0.2)
+    # A lock keeps the account in its CSM's pool.
+    allowed[locked] = False
+    allowed[locked, pools.csm_pool[current[locked]]] = True
+    net = np.where(allowed, value, -np.inf)
+    packing = pack_books([0, 1], net, net, allowed, workload, pools, roster, current, locked)
+    assert set(packing.packed) | set(packing.failed) <= {0, 1}
+    assert not set(packing.packed) & set(packing.failed)
+    placed = packing.csm >= 0
+    assert ((packing.pool >= 0) == placed).all()
+    assert np.isin(packing.pool[placed], packing.packed).all()
+    assert (pools.csm_pool[packing.csm[placed]] == packing.pool[placed]).all()
+    assert allowed[np.flatnonzero(placed), packing.pool[placed]].all()
+    rows = np.flatnonzero(placed)
+    load = np.bincount(
+        packing.csm[placed], weights=workload[rows, packing.pool[placed]], minlength=k
+    )
+    count = np.bincount(packing.csm[placed], minlength=k)
+    assert (load <= 400.0 * (1 + 1e-9)).all()
+    assert (count <= roster["max_accounts"].to_numpy()).all()
+    for p in packing.packed:
+        mine = locked & (pools.csm_pool[np.maximum(current, 0)] == p)
+        assert (packing.csm[mine] == current[mine]).all()
+        # An account with no other pool is in a book of its only one.
+        only = allowed[:, p] & (allowed.sum(axis=1) == 1)
+        assert (packing.pool[only] == p).all()
