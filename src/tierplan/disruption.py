@@ -696,8 +696,9 @@ def keep_current(
     move accounts for nothing. When the current state itself fits every
     rule (eligibility, book caps and minimums, side rows, CSM hours) and the
     plan found beats it by less than ``target`` (relative to the bound), the
-    current state is the answer: within twice the gap of the optimum, and
-    ``gap`` reports its distance to the bound honestly.
+    current state is the answer, with the status of the plan found: within
+    twice the gap of the optimum when that plan is within it, and ``gap``
+    reports its distance to the bound honestly.
 
     Parameters
     ----------
@@ -776,9 +777,8 @@ def keep_current(
         "method": f"{solution.info.get('method', '')}; current state kept (within the gap)",
         "current_state_kept": True,
     }
-    kept = dataclasses.replace(
-        solution, status="optimal", choice=current, objective=objective, gap=gap, info=info
-    )
+    # Within the gap of the plan found: as optimal as that plan, no more.
+    kept = dataclasses.replace(solution, choice=current, objective=objective, gap=gap, info=info)
     return kept, np.where(on_team, state.current_csm, -1)
 
 

@@ -53,6 +53,9 @@ BoolArray = npt.NDArray[np.bool_]
 #: The bulk step leaves this many typical accounts' hours to the knapsack.
 RESERVE_ACCOUNTS = 12.0
 
+#: Accounts a CSM keeps with them leave this many typical accounts' hours.
+CONTINUITY_RESERVE_ACCOUNTS = 4.0
+
 #: Accounts per book whose room the polish step re-fills on a finer grid.
 POLISH_ACCOUNTS = 3
 
@@ -260,7 +263,10 @@ def _pack_pool(
     order = np.lexsort((rows, -density))
     typical = float(np.median(weight[wanted])) if wanted.any() else 0.0
     reserve = np.minimum(hours, RESERVE_ACCOUNTS * typical)
-    # Current holders first (continuity), best gain per hour first.
+    # Current holders first (continuity), best gain per hour first, up to a
+    # smaller reserve: moving an account between CSMs has a cost the gains
+    # do not see.
+    kept_room = hours - np.minimum(reserve, CONTINUITY_RESERVE_ACCOUNTS * typical)
     keep = order[wanted[order] & (mine[order] >= 0)]
     if keep.shape[0]:
         keep = keep[np.argsort(mine[keep], kind="stable")]
@@ -269,9 +275,7 @@ def _pack_pool(
         cum = np.cumsum(weight[keep])
         within = cum - np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0.0)
         rank = np.arange(keep.shape[0]) - starts
-        fits = (within + load[owner] <= hours[owner] - reserve[owner]) & (
-            rank + count[owner] < caps[owner]
-        )
+        fits = (within + load[owner] <= kept_room[owner]) & (rank + count[owner] < caps[owner])
         book[keep[fits]] = owner[fits]
         load += np.bincount(owner[fits], weights=weight[keep[fits]], minlength=k)
         count += np.bincount(owner[fits], minlength=k)
