@@ -706,6 +706,19 @@ def _plan_hours(
         over = load > csm_hours * (1 + 1e-9)
         return csm, sorted({int(p) for p in pools.csm_pool[over]})
 
+    def refit(choice: IntArray, split: IntArray) -> tuple[IntArray, list[int]]:
+        # Books re-assigned exactly (within the time left) to fit the hours.
+        left = remaining()
+        return fit_books_to_hours(
+            choice,
+            split,
+            workload[np.arange(n), choice],
+            pools,
+            roster,
+            time_limit=_PACKING_SECONDS if left is None else min(_PACKING_SECONDS, left),
+            locked=locked,
+        )
+
     prices = lp_prices(pool_values, allowed, pools.capacity, pools.minimum, side, remaining())
     bound = math.inf if prices is None else prices.bound
     # Pools whose hours bind in the LP: their books must fill each CSM's hours.
@@ -785,39 +798,19 @@ def _plan_hours(
             bound = min(bound, whole.bound)
             split, over = books(whole.choice, np.full(n, -1, dtype=np.int64))
             if over and whole.objective > solution.objective:
-                left = remaining()
-                split, over = fit_books_to_hours(
-                    whole.choice,
-                    split,
-                    workload[np.arange(n), whole.choice],
-                    pools,
-                    roster,
-                    time_limit=_PACKING_SECONDS if left is None else min(_PACKING_SECONDS, left),
-                    locked=locked,
-                )
+                split, over = refit(whole.choice, split)
             if not over and whole.objective > solution.objective:
                 solution, csm, failing, packed_pools = whole, split, [], set()
     if failing:
         # Last resort for pools whose books could not be built: an exact
         # re-assignment of the count-balanced split within the time left.
-        left = remaining()
-        csm, failing = fit_books_to_hours(
-            solution.choice,
-            csm,
-            workload[np.arange(n), solution.choice],
-            pools,
-            roster,
-            time_limit=_PACKING_SECONDS if left is None else min(_PACKING_SECONDS, left),
-            locked=locked,
-        )
-    bound = min(bound, solution.bound) if not packed_pools else bound
+        csm, failing = refit(solution.choice, csm)
+    if not packed_pools:
+        # The plan is the pool program's own solution: its bound holds.
+        bound = min(bound, solution.bound)
     bound = max(bound, solution.objective)
     gap = relative_gap(solution.objective, bound)
-    status = (
-        solution.status
-        if gap <= (DEFAULT_MIP_GAP if mip_gap is None else mip_gap)
-        else "time_limit"
-    )
+    status = solution.status if gap <= target else "time_limit"
     if failing:
         status = "time_limit"
     names = [pools.names[p] for p in sorted(packed_pools)]
