@@ -24,7 +24,6 @@ from tierplan.errors import InputError
 __all__ = [
     "ACCOUNT_COLUMNS",
     "Accounts",
-    "label_index",
     "load_accounts",
     "read_table",
     "require_columns",
