@@ -244,6 +244,93 @@ def test_decomposition_matches_highs(z_band, seed, n, n_pools, kind):
         assert_certificate(value, eligible, capacity, minimum, sol)
 
 
+def screened_instance(seed: int, n: int, n_pools: int, kind: int):
+    """Few book places and pools without a cap (tech touch): the screen applies."""
+    value, eligible, capacity, minimum = random_instance(seed, n, n_pools, kind)
+    rng = np.random.default_rng(seed + 1)
+    free = rng.random(n_pools) < 0.3
+    first = int(rng.integers(0, n_pools))
+    free[first] = True
+    free[(first + 1 + int(rng.integers(0, n_pools - 1))) % n_pools] = False  # one capped pool
+    capacity = np.where(free, np.inf, rng.integers(0, max(2, n // (4 * n_pools)), n_pools))
+    minimum = np.where(free, 0, np.minimum(minimum, capacity)).astype(np.int64)
+    # Most accounts may go to some uncapped pool; a few may not.
+    reach = rng.random(n) < 0.95
+    eligible[:, free] |= reach[:, None] & (rng.random((n, int(free.sum()))) < 0.8)
+    eligible[reach, np.flatnonzero(free)[0]] = True
+    return value, eligible, capacity.astype(float), minimum
+
+
+@pytest.mark.parametrize("base", [6_000, 20])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(20, 400),
+    n_pools=st.integers(2, 8),
+    kind=st.integers(0, 3),
+)
+def test_screen_matches_highs(base, seed, n, n_pools, kind):
+    value, eligible, capacity, minimum = screened_instance(seed, n, n_pools, kind)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "_SCREEN_ACCOUNTS", 0)
+        # A small base also sends the candidates through the decomposition.
+        patch.setattr(transport, "_BASE_ACCOUNTS", base)
+        patch.setattr(transport, "_SAMPLE_MIN", 10)
+        sol = solve_transport(value, eligible, capacity, minimum)
+        candidates = transport._screen(value, eligible, capacity, minimum)
+    status, objective = highs_optimum(value, eligible, capacity, minimum, relax=False)
+    assert sol.status == status
+    if status == "optimal":
+        # HiGHS stops within its own tolerances; the certificate is exact.
+        assert sol.objective >= objective - 1e-9 * scale_of(value, eligible)
+        assert sol.objective == pytest.approx(objective, rel=1e-7, abs=1e-6)
+        assert_certificate(value, eligible, capacity, minimum, sol)
+        if candidates is not None:
+            assert "screened" in sol.method
+            # Every account screened out sits in its best uncapped pool.
+            free = np.isinf(capacity) & (minimum == 0)
+            rest = ~candidates
+            assert free[sol.choice[rest]].all()
+            best = np.where(eligible[rest][:, free], value[rest][:, free], -np.inf).max(axis=1)
+            assert np.array_equal(value[rest, sol.choice[rest]], best)
+
+
+def test_screen_keeps_the_capped_pools_top_accounts():
+    # One capped pool with 2 places, one uncapped pool: the candidates are the
+    # two accounts gaining most from the capped pool (ties at the cut kept).
+    gain = np.array([5.0, 1.0, 3.0, 3.0, 0.5, 4.0])
+    value = np.column_stack([gain, np.zeros(6)])
+    eligible = np.ones((6, 2), dtype=bool)
+    capacity = np.array([2.0, np.inf])
+    minimum = np.zeros(2, dtype=np.int64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "_SCREEN_SHARE", 1.0)
+        kept = transport._screen(value, eligible, capacity, minimum)
+    assert kept is not None
+    assert kept.tolist() == [True, False, False, False, False, True]
+    eligible[1, 1] = False  # no uncapped pool for account 1: always a candidate
+    value[3, 0] = 4.0  # a tie at the cut keeps both tied accounts
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "_SCREEN_SHARE", 1.0)
+        kept = transport._screen(value, eligible, capacity, minimum)
+    assert kept is not None
+    assert kept.tolist() == [True, True, False, True, False, True]
+    # A minimum on the uncapped pool, or no capped pool: no screen.
+    assert transport._screen(value, eligible, capacity, np.array([0, 1])) is None
+    assert transport._screen(value, eligible, np.array([np.inf, np.inf]), minimum) is None
+
+
+def test_screen_on_coverage_shape_matches_the_full_solve():
+    value, eligible, capacity = coverage_instance(8_000, seed=3, tier_share=0.1)
+    sol = solve_transport(value, eligible, capacity)
+    assert "screened" in sol.method
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "_SCREEN_ACCOUNTS", 10**9)
+        full = solve_transport(value, eligible, capacity)
+    assert "screened" not in full.method
+    assert sol.objective == pytest.approx(full.objective, rel=1e-12)
+    assert_certificate(value, eligible, capacity, None, sol)
+
+
 @pytest.mark.parametrize("z_band", [3.0, 0.3])
 def test_decomposition_path_runs_on_coverage_shape(z_band):
     value, eligible, capacity = coverage_instance(6_000, seed=1, tier_share=1.0)

@@ -48,6 +48,8 @@ DEFAULT_RISK = ACCOUNT_COLUMNS["risk"][0]
 FloatArray = npt.NDArray[np.float64]
 ObjArray = npt.NDArray[np.object_]
 
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
+
 
 @dataclass(frozen=True, eq=False)
 class Accounts:
@@ -97,6 +99,28 @@ class Accounts:
     alert: npt.NDArray[np.bool_] | None = None
     health_drop: FloatArray | None = None
     renewal_days: FloatArray | None = None
+    _codes: dict[str, tuple[npt.NDArray[np.int64], list[str]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def codes(self, name: str) -> tuple[npt.NDArray[np.int64], list[str]]:
+        """A fit label (``vertical``, ``region``, ``language``) as codes into its distinct labels.
+
+        Parameters
+        ----------
+        name
+            One of :data:`FIT_COLUMNS`.
+
+        Returns
+        -------
+        tuple
+            ``(codes, labels)``: ``labels[codes[k]]`` is account ``k``'s label
+            (canonical order); ``""`` (no label) is one of the labels when used.
+        """
+        if name not in self._codes:
+            codes, uniques = pd.factorize(getattr(self, name))
+            self._codes[name] = (np.asarray(codes, dtype=np.int64), list(uniques))
+        return self._codes[name]
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -126,7 +150,9 @@ def read_table(source: Any, *, what: str) -> pd.DataFrame:
         The table (a copy when given a frame).
     """
     if isinstance(source, pd.DataFrame):
-        return source.copy()
+        # With copy-on-write (pandas 3), a shallow copy cannot see later edits
+        # of the caller's frame, and it copies no data.
+        return source.copy(deep=not _COPY_ON_WRITE)
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
@@ -295,19 +321,26 @@ def _labels(frame: pd.DataFrame, column: str) -> ObjArray:
     return out
 
 
-def _fit_labels(frame: pd.DataFrame, column: str) -> ObjArray:
-    """Optional fit column as an object array of ``str``, ``""`` for missing."""
+def _fit_codes(frame: pd.DataFrame, column: str) -> tuple[npt.NDArray[np.int64], list[str]] | None:
+    """Optional fit column as codes into distinct ``str`` labels (``""`` for missing).
+
+    ``None`` when the column is absent: no account has a label.
+    """
     if column not in frame.columns:
-        return np.full(len(frame), "", dtype=object)
-    if column in frame.columns:
-        coded = _text_codes(frame[column])
-        if coded is not None:
-            codes, labels = coded
-            # The same conversion as below, on the distinct labels only.
-            text = np.asarray(labels.astype(str), dtype=object)
-            return np.append(text, "")[codes]
-    labels = _labels(frame, column)
-    return np.asarray(np.where(pd.isna(labels), "", labels).astype(str).astype(object))
+        return None
+    coded = _text_codes(frame[column])
+    if coded is not None:
+        codes, labels = coded
+        # The same conversion as below, on the distinct labels only.
+        text = [str(x) for x in labels.tolist()]
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(text), codes)
+            text.append("")
+        return np.asarray(codes, dtype=np.int64), text
+    values = _labels(frame, column)
+    values = np.where(pd.isna(values), "", values).astype(str).astype(object)
+    codes_any, uniques = pd.factorize(values)
+    return np.asarray(codes_any, dtype=np.int64), [str(u) for u in uniques]
 
 
 def label_index(labels: npt.ArrayLike, keys: Sequence[object]) -> npt.NDArray[np.int64]:
@@ -384,7 +417,7 @@ def load_accounts(
         # Text ids sort by code point, so equal ids are neighbours once sorted:
         # the canonical order finds duplicates as a by-product. Exports often
         # come sorted by id, which one comparison of neighbours shows.
-        if bool((ids[1:] > ids[:-1]).all()):
+        if _strictly_increasing(raw_ids, ids):
             order = np.arange(ids.shape[0], dtype=np.intp)
             has_dup = False
         else:
@@ -414,12 +447,13 @@ def load_accounts(
     _check_range(numeric["complexity"], raw_ids, "complexity", low=0.0)
     _check_range(numeric["strategic"], raw_ids, "strategic", low=0.0)
 
-    vertical, region, language = (_fit_labels(frame, c) for c in FIT_COLUMNS)
     pinned = _labels(frame, "pinned_tier")
     current_tier = _labels(frame, "current_tier")
     if tiers is not None:
         known = set(tiers)
         for column, labels in (("pinned_tier", pinned), ("current_tier", current_tier)):
+            if column not in frame.columns:
+                continue
             present = pd.notna(labels)
             if not present.any():
                 continue
@@ -448,6 +482,24 @@ def load_accounts(
 
     if order is None:
         order = _canonical_order(raw_ids)
+    n = len(frame)
+    fit: dict[str, ObjArray] = {}
+    fit_codes: dict[str, tuple[npt.NDArray[np.int64], list[str]]] = {}
+    for column in FIT_COLUMNS:
+        found = _fit_codes(frame, column)
+        if found is None:
+            fit[column] = np.full(n, "", dtype=object)
+            fit_codes[column] = (np.zeros(n, dtype=np.int64), [""])
+            continue
+        codes, text = found
+        codes = codes[order]
+        fit[column] = np.array(text, dtype=object)[codes]
+        fit_codes[column] = (codes, text)
+
+    def canonical(values: ObjArray, column: str) -> ObjArray:
+        # An absent column is the same in every order.
+        return values[order] if column in frame.columns else values
+
     return Accounts(
         ids=ids[order],
         arr=arr[order],
@@ -455,19 +507,31 @@ def load_accounts(
         risk=numeric["risk"][order],
         complexity=numeric["complexity"][order],
         strategic=numeric["strategic"][order],
-        vertical=vertical[order],
-        region=region[order],
-        language=language[order],
-        pinned_tier=pinned[order],
-        current_tier=current_tier[order],
-        current_csm=current_csm[order],
+        vertical=fit["vertical"],
+        region=fit["region"],
+        language=fit["language"],
+        pinned_tier=canonical(pinned, "pinned_tier"),
+        current_tier=canonical(current_tier, "current_tier"),
+        current_csm=canonical(current_csm, "current_csm"),
         order=order,
         frame=frame,
         locked=locked[order],
         alert=None if alert is None else alert[order],
         health_drop=None if health_drop is None else health_drop[order],
         renewal_days=None if renewal_days is None else renewal_days[order],
+        _codes=fit_codes,
     )
+
+
+def _strictly_increasing(column: pd.Series, ids: ObjArray) -> bool:
+    """Whether text ids are sorted without repeats (by code point, as Python compares)."""
+    data = getattr(column.array, "_pa_array", None)
+    if data is not None and len(column) > 1:
+        import pyarrow.compute as pc
+
+        # Arrow compares UTF-8 bytes, whose order is the code points' order.
+        return bool(pc.all(pc.greater(data[1:], data[:-1])).as_py())
+    return bool((ids[1:] > ids[:-1]).all())
 
 
 def _canonical_order(ids: pd.Series) -> npt.NDArray[np.intp]:

@@ -101,7 +101,7 @@ def cut_points(
     tier_names: list[str],
     arr: FloatArray,
     potential: FloatArray,
-    vertical: npt.NDArray[np.object_],
+    vertical: npt.NDArray[np.object_] | tuple[npt.NDArray[np.int64], list[str]],
     specialist_verticals: list[str],
 ) -> pd.DataFrame:
     """Thresholds separating each tier from the next in a plan.
@@ -115,7 +115,8 @@ def cut_points(
     arr, potential
         Account ARR and whitespace.
     vertical
-        Account verticals.
+        Account verticals, or their codes and distinct labels
+        (``Accounts.codes("vertical")``).
     specialist_verticals
         Verticals with specialist pools, reported on their own.
 
@@ -130,8 +131,12 @@ def cut_points(
     """
     scopes: list[tuple[str, BoolArray | None]] = [("all", None)]
     if specialist_verticals:
-        codes, labels = pd.factorize(vertical)
-        where = {label: k for k, label in enumerate(labels.tolist())}
+        if isinstance(vertical, tuple):
+            codes, distinct = vertical
+        else:
+            codes, uniques = pd.factorize(vertical)
+            distinct = uniques.tolist()
+        where = {label: k for k, label in enumerate(distinct)}
         scopes += [(v, codes == where.get(v, -2)) for v in specialist_verticals]
     signed = bool(np.signbit(arr).any() or np.signbit(potential).any())
     signed = signed or bool(np.isnan(arr).any() or np.isnan(potential).any())

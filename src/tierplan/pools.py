@@ -236,18 +236,22 @@ def eligibility(
         Boolean matrix (accounts × pools).
     """
     n, n_pools = accounts.n, len(pools)
-    vertical = accounts.vertical
+    # Comparing small integer codes, not every account's text, per pool.
+    codes, labels = accounts.codes("vertical")
+    where = {label: k for k, label in enumerate(labels)}
     elig = np.ones((n, n_pools), dtype=bool)
     for p in range(n_pools):
         if not pools.human[p]:
             continue
         if pools.vertical[p]:
-            elig[:, p] = vertical == pools.vertical[p]
+            elig[:, p] = codes == where.get(pools.vertical[p], -1)
         elif model.require_specialist:
             same_tier = (pools.tier == pools.tier[p]) & (pools.vertical != "")
-            covered = pools.vertical[same_tier].tolist()
-            if covered:
-                elig[:, p] = ~pd.Series(vertical).isin(covered).to_numpy(dtype=bool)
+            covered = np.zeros(len(labels) + 1, dtype=bool)
+            covered[[where.get(v, -1) for v in pools.vertical[same_tier].tolist()]] = True
+            covered[-1] = False
+            if covered.any():
+                elig[:, p] = ~covered[codes]
     for attribute, wanted in pools.attributes.items():
         labels = getattr(accounts, attribute)
         for q in np.flatnonzero(wanted != ""):

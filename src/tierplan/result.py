@@ -99,12 +99,10 @@ def _label_column(acc: Accounts, name: str, inverse: IntArray) -> Any:
             return _coded_text([""], np.zeros(inverse.shape[0], dtype=np.int64))
         column = frame[name]
         if isinstance(column.dtype, pd.StringDtype) and column.dtype == _TEXT_DTYPE:
-            codes, uniques = pd.factorize(column, use_na_sentinel=True)
-            labels = list(uniques)
-            # Blank labels became "", and text conversion drops trailing NULs.
-            if (codes >= 0).all() and all(
-                isinstance(u, str) and u.strip() and not u.endswith("\x00") for u in labels
-            ):
+            # Validation's distinct labels: missing and blank ones became "",
+            # and text conversion drops trailing NULs.
+            _, labels = acc.codes(name)
+            if all(u.strip() and not u.endswith("\x00") for u in labels):
                 return column.array
     return _text(values[inverse])
 
@@ -543,7 +541,7 @@ class Plan:
             self.model.tier_names,
             acc.arr,
             acc.potential,
-            acc.vertical,
+            acc.codes("vertical"),
             specialists,
         )
 

@@ -85,6 +85,10 @@ _ROUNDING = 8.0
 _EXHAUSTIVE_POOLS = 16
 #: Largest number of pools (eligibility patterns are packed into 63 bits).
 _MAX_POOLS = 63
+#: Problems with more accounts than this are screened first (see :func:`_screen`).
+_SCREEN_ACCOUNTS = 2_000
+#: Screening pays when it leaves at most this share of the accounts.
+_SCREEN_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -512,6 +516,7 @@ class _Stats:
     cycles: int = 0
     full_checks: int = 0
     full: bool = False
+    screened: int | None = None  # candidates left by the screen, if it ran
 
 
 def _group_rows(v: FloatArray, e: BoolArray) -> tuple[npt.NDArray[np.intp], IntArray] | None:
@@ -1040,6 +1045,105 @@ def _solve_level(
     return _plain(_solve_exact(v, e, cap, mn, no_fixed, stats))
 
 
+def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> BoolArray | None:
+    """Accounts that may sit in a capped pool; ``None`` if the screen does not apply.
+
+    Pools without a capacity or a minimum (tech touch) take every account
+    the capped pools do not. Let ``C`` be the capped pools' total capacity
+    and ``d[i, p]`` how much more account ``i`` is worth in capped pool
+    ``p`` than in its best uncapped pool. If ``C`` accounts eligible for
+    ``p`` and for some uncapped pool have a larger ``d`` than account ``i``,
+    ``i`` is in no optimal assignment to ``p``: with ``i`` in ``p``, one of
+    those accounts sits in an uncapped pool, and swapping the two gains,
+    with every pool keeping its count. So only each capped pool's top ``C``
+    accounts (and the accounts without an uncapped pool) are *candidates*;
+    every other account is in its best uncapped pool in every optimum.
+    """
+    n = e.shape[0]
+    free = np.isinf(cap) & (mn == 0)
+    if not free.any() or free.all():
+        return None
+    slots = float(cap[~free].sum())
+    if slots >= _SCREEN_SHARE * n:
+        return None
+    k = int(slots)
+    fallback = np.where(e[:, free], v[:, free], -np.inf).max(axis=1)
+    swappable = np.isfinite(fallback)
+    candidate = ~swappable
+    for p in np.flatnonzero(~free).tolist():
+        # Only accounts that can swap into an uncapped pool count; the
+        # others are candidates anyway.
+        rows = np.flatnonzero(e[:, p] & swappable)
+        if rows.size <= k:
+            candidate[rows] = True
+            continue
+        if k == 0:
+            continue
+        gain = v[rows, p] - fallback[rows]
+        threshold = np.partition(gain, rows.size - k)[rows.size - k]
+        candidate[rows[gain >= threshold]] = True
+    if np.count_nonzero(candidate) > _SCREEN_SHARE * n:
+        return None
+    return np.asarray(candidate, dtype=bool)
+
+
+def _solve_screened(
+    v: FloatArray,
+    e: BoolArray,
+    cap: FloatArray,
+    mn: IntArray,
+    stats: _Stats,
+    keys: npt.NDArray[np.uint64],
+) -> tuple[IntArray, FloatArray] | None:
+    """Exact optimum via :func:`_screen`, or ``None`` to solve the whole problem.
+
+    The candidates are solved exactly with the others placed in their best
+    uncapped pool. The certificate covers every account: the exchange graph
+    of the candidates, plus exact arcs for the cheapest moves of the others.
+    """
+    candidate = _screen(v, e, cap, mn)
+    if candidate is None:
+        return None
+    n, n_pools = e.shape
+    rest = np.flatnonzero(~candidate)
+    free = np.isinf(cap) & (mn == 0)
+    # Each other account goes to its best uncapped pool (lowest index among ties).
+    rest_choice = np.where(e[rest][:, free], v[rest][:, free], -np.inf).argmax(axis=1)
+    rest_choice = np.flatnonzero(free)[rest_choice].astype(np.int64)
+    fixed = np.bincount(rest_choice, minlength=n_pools).astype(np.int64)
+    cand = np.flatnonzero(candidate)
+    vc, ec = v[cand], e[cand]
+    if cand.size <= _BASE_ACCOUNTS:
+        found = _solve_exact(vc, ec, cap, mn, fixed, stats)
+        if found is None:
+            return None
+        exchange = found[0]
+    else:
+        # The others sit in pools without capacity or minimum: nothing to shift.
+        level = _solve_level(vc, ec, cap, mn, stats, top=True, keys=keys[cand])
+        if level is None:
+            return None
+        counts = fixed + np.bincount(level[0], minlength=n_pools).astype(np.int64)
+        exchange = _Exchange(vc, ec, level[0], counts, cap, mn)
+    # Arcs of the other accounts: exact cheapest moves out of their pools.
+    others = np.full((n_pools, n_pools), np.inf)
+    for u in np.flatnonzero(fixed).tolist():
+        rows = rest[rest_choice == u] if fixed[u] < rest.size else rest
+        # The move cost to q is v[i, u] - v[i, q]; its least is the most q gains.
+        gain = np.where(e[rows], v[rows], -np.inf)
+        gain -= v[rows, u][:, None]
+        others[u] = -gain.max(axis=0)
+        others[u, u] = np.inf
+    cycle, dist = _negative_cycle(exchange.graph(others))
+    if cycle is not None:  # pragma: no cover - the screen is exact; rounding only
+        return None
+    stats.screened = int(cand.size)
+    choice = np.empty(n, dtype=np.int64)
+    choice[cand] = exchange.choice
+    choice[rest] = rest_choice
+    return choice, _prices(dist)
+
+
 def _reachable(
     keys: npt.NDArray[np.uint64], choice: IntArray, among: BoolArray, n_pools: int
 ) -> BoolArray:
@@ -1116,11 +1220,14 @@ def solve_transport(
     found: tuple[IntArray, FloatArray] | None = None
     # With many pools the full check is left to the solve (see _solve_level).
     keys = _pattern_keys(e)
-    infeasible = _quick_infeasible(e, cap, mn, keys) or (
-        n_pools <= _EXHAUSTIVE_POOLS and not _feasible(e, cap, mn, keys)
-    )
+    infeasible = _quick_infeasible(e, cap, mn, keys)
+    if not infeasible and n > _SCREEN_ACCOUNTS:
+        # A screened solve that finds an assignment proves feasibility itself.
+        found = _solve_screened(scaled, e, cap, mn, stats, keys)
+    if found is None and not infeasible:
+        infeasible = n_pools <= _EXHAUSTIVE_POOLS and not _feasible(e, cap, mn, keys)
     how = "feasibility check (Hall's condition over sets of pools)"
-    if not infeasible and n > 0:
+    if not infeasible and n > 0 and found is None:
         found = _solve_level(scaled, e, cap, mn, stats, top=True, keys=keys)
         infeasible = found is None
         how = "min-cost flow / max-flow: no assignment meets the capacities and minimums"
@@ -1152,9 +1259,14 @@ def solve_transport(
 
 def _describe(stats: _Stats, n: int) -> str:
     core = "min-cost flow (OR-Tools) + exact cycle repair"
+    screen = (
+        f"; {n - stats.screened:,} of {n:,} accounts screened to their uncapped pool"
+        if stats.screened is not None
+        else ""
+    )
     if stats.full or stats.rounds == 0:
-        return core
+        return core + screen
     return (
-        f"{core} on {stats.marginal:,} marginal accounts of {n:,}, prices from "
-        f"{stats.levels} nested sample(s), {stats.rounds} round(s)"
+        f"{core} on {stats.marginal:,} marginal accounts, prices from "
+        f"{stats.levels} nested sample(s), {stats.rounds} round(s){screen}"
     )
