@@ -261,22 +261,30 @@ def screened_instance(seed: int, n: int, n_pools: int, kind: int):
     return value, eligible, capacity.astype(float), minimum
 
 
-@pytest.mark.parametrize("base", [6_000, 20])
+@pytest.mark.parametrize(
+    ("base", "first", "rounds"),
+    [(6_000, 3.0, 4), (20, 3.0, 4), (6_000, 0.0, 4), (6_000, 0.0, 2), (20, 0.5, 3)],
+)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(20, 400),
     n_pools=st.integers(2, 8),
     kind=st.integers(0, 3),
 )
-def test_screen_matches_highs(base, seed, n, n_pools, kind):
+def test_screen_matches_highs(base, first, rounds, seed, n, n_pools, kind):
     value, eligible, capacity, minimum = screened_instance(seed, n, n_pools, kind)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(transport, "_SCREEN_ACCOUNTS", 0)
-        # A small base also sends the candidates through the decomposition.
+        # A small base also sends the working sets through the decomposition;
+        # a small first guess makes the working set grow over rounds.
         patch.setattr(transport, "_BASE_ACCOUNTS", base)
         patch.setattr(transport, "_SAMPLE_MIN", 10)
+        patch.setattr(transport, "_SCREEN_FIRST", first)
+        patch.setattr(transport, "_SCREEN_EXTRA", 1)
+        patch.setattr(transport, "_SCREEN_ROUNDS", rounds)
         sol = solve_transport(value, eligible, capacity, minimum)
-        candidates = transport._screen(value, eligible, capacity, minimum)
+        screen = transport._screen(value, eligible, capacity, minimum)
+    candidates = None if screen is None else screen.exact
     status, objective = highs_optimum(value, eligible, capacity, minimum, relax=False)
     assert sol.status == status
     if status == "optimal":
@@ -306,14 +314,14 @@ def test_screen_keeps_the_capped_pools_top_accounts():
         patch.setattr(transport, "_SCREEN_SHARE", 1.0)
         kept = transport._screen(value, eligible, capacity, minimum)
     assert kept is not None
-    assert kept.tolist() == [True, False, False, False, False, True]
+    assert kept.exact.tolist() == [True, False, False, False, False, True]
     eligible[1, 1] = False  # no uncapped pool for account 1: always a candidate
     value[3, 0] = 4.0  # a tie at the cut keeps both tied accounts
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(transport, "_SCREEN_SHARE", 1.0)
         kept = transport._screen(value, eligible, capacity, minimum)
     assert kept is not None
-    assert kept.tolist() == [True, True, False, True, False, True]
+    assert kept.exact.tolist() == [True, True, False, True, False, True]
     # A minimum on the uncapped pool, or no capped pool: no screen.
     assert transport._screen(value, eligible, capacity, np.array([0, 1])) is None
     assert transport._screen(value, eligible, np.array([np.inf, np.inf]), minimum) is None

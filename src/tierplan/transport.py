@@ -89,6 +89,12 @@ _MAX_POOLS = 63
 _SCREEN_ACCOUNTS = 2_000
 #: Screening pays when it leaves at most this share of the accounts.
 _SCREEN_SHARE = 0.5
+#: The screen's first working set: each capped pool's top accounts, this many
+#: times its capacity plus ``_SCREEN_EXTRA`` (see :func:`_screen`).
+_SCREEN_FIRST = 3.0
+_SCREEN_EXTRA = 10
+#: Working sets solved before the screen gives way to the full solve.
+_SCREEN_ROUNDS = 4
 
 
 @dataclass(frozen=True)
@@ -1045,7 +1051,17 @@ def _solve_level(
     return _plain(_solve_exact(v, e, cap, mn, no_fixed, stats))
 
 
-def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> BoolArray | None:
+@dataclass(frozen=True)
+class _Screen:
+    """Result of :func:`_screen`."""
+
+    exact: BoolArray  # accounts that may sit in a capped pool in some optimum
+    first: BoolArray  # a smaller first guess at the accounts that do
+    free: BoolArray  # pools without capacity or minimum
+    fallback: FloatArray  # each account's best value in a free pool (-inf: none)
+
+
+def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> _Screen | None:
     """Accounts that may sit in a capped pool; ``None`` if the screen does not apply.
 
     Pools without a capacity or a minimum (tech touch) take every account
@@ -1056,8 +1072,10 @@ def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> BoolA
     ``i`` is in no optimal assignment to ``p``: with ``i`` in ``p``, one of
     those accounts sits in an uncapped pool, and swapping the two gains,
     with every pool keeping its count. So only each capped pool's top ``C``
-    accounts (and the accounts without an uncapped pool) are *candidates*;
-    every other account is in its best uncapped pool in every optimum.
+    accounts (and the accounts without an uncapped pool) are candidates
+    (``exact``); every other account is in its best uncapped pool in every
+    optimum. In practice a pool's accounts come from far fewer than its top
+    ``C``: ``first`` keeps the top ``_SCREEN_FIRST`` times its capacity.
     """
     n = e.shape[0]
     free = np.isinf(cap) & (mn == 0)
@@ -1069,22 +1087,25 @@ def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> BoolA
     k = int(slots)
     fallback = np.where(e[:, free], v[:, free], -np.inf).max(axis=1)
     swappable = np.isfinite(fallback)
-    candidate = ~swappable
+    exact = ~swappable
+    first = exact.copy()
     for p in np.flatnonzero(~free).tolist():
         # Only accounts that can swap into an uncapped pool count; the
         # others are candidates anyway.
         rows = np.flatnonzero(e[:, p] & swappable)
         if rows.size <= k:
-            candidate[rows] = True
+            exact[rows] = True
+        elif k > 0:
+            gain = v[rows, p] - fallback[rows]
+            top = min(k, int(_SCREEN_FIRST * cap[p]) + _SCREEN_EXTRA)
+            cuts = np.partition(gain, [rows.size - k, rows.size - top])
+            exact[rows[gain >= cuts[rows.size - k]]] = True
+            first[rows[gain >= cuts[rows.size - top]]] = True
             continue
-        if k == 0:
-            continue
-        gain = v[rows, p] - fallback[rows]
-        threshold = np.partition(gain, rows.size - k)[rows.size - k]
-        candidate[rows[gain >= threshold]] = True
-    if np.count_nonzero(candidate) > _SCREEN_SHARE * n:
+        first[rows] = True
+    if np.count_nonzero(exact) > _SCREEN_SHARE * n:
         return None
-    return np.asarray(candidate, dtype=bool)
+    return _Screen(exact, first, free, fallback)
 
 
 def _solve_screened(
@@ -1097,34 +1118,82 @@ def _solve_screened(
 ) -> tuple[IntArray, FloatArray] | None:
     """Exact optimum via :func:`_screen`, or ``None`` to solve the whole problem.
 
-    The candidates are solved exactly with the others placed in their best
-    uncapped pool. The certificate covers every account: the exchange graph
-    of the candidates, plus exact arcs for the cheapest moves of the others.
+    A working set of accounts (first ``screen.first``) is solved exactly,
+    the others placed in their best uncapped pool. The certificate covers
+    every account: the exchange graph of the working set, plus exact arcs
+    for the cheapest moves of the others. When it fails, the accounts the
+    working set's prices would draw into a capped pool join it (only
+    ``screen.exact`` ones can) and the working set is solved again.
     """
-    candidate = _screen(v, e, cap, mn)
-    if candidate is None:
+    screen = _screen(v, e, cap, mn)
+    if screen is None:
         return None
+    free, capped = screen.free, ~screen.free
+    work = screen.first
+    for _round in range(_SCREEN_ROUNDS):
+        found = _solve_working_set(v, e, cap, mn, stats, keys, work, free)
+        if found is None:
+            if (work == screen.exact).all():
+                return None
+            # Too few accounts for the minimums: go to the exact set at once.
+            work = screen.exact
+            continue
+        choice, dist, prices = found
+        if dist is not None:
+            stats.screened = int(np.count_nonzero(work))
+            return choice, _prices(dist)
+        # Accounts left out that gain from a capped pool at the working set's prices.
+        out = np.flatnonzero(screen.exact & ~work)
+        if out.size == 0:
+            return None  # pragma: no cover - rounding only: the exact set is certified
+        gain = np.where(e[out][:, capped], v[out][:, capped], -np.inf)
+        gain -= screen.fallback[out][:, None] + prices[capped]
+        drawn = out[gain.max(axis=1) > 0.0]
+        work = work.copy()
+        if drawn.size == 0 or _round == _SCREEN_ROUNDS - 2:
+            work |= screen.exact
+        else:
+            work[drawn] = True
+    return None  # pragma: no cover - the exact set is certified in its round
+
+
+def _solve_working_set(
+    v: FloatArray,
+    e: BoolArray,
+    cap: FloatArray,
+    mn: IntArray,
+    stats: _Stats,
+    keys: npt.NDArray[np.uint64],
+    work: BoolArray,
+    free: BoolArray,
+) -> tuple[IntArray, FloatArray | None, FloatArray] | None:
+    """Solve the working set with the other accounts in their best free pool.
+
+    Returns the choice of every account, the certifying potentials over all
+    accounts (``None`` when some account left out would gain by moving) and
+    the working set's own prices; ``None`` when the working set has no
+    assignment.
+    """
     n, n_pools = e.shape
-    rest = np.flatnonzero(~candidate)
-    free = np.isinf(cap) & (mn == 0)
+    rest = np.flatnonzero(~work)
     # Each other account goes to its best uncapped pool (lowest index among ties).
     rest_choice = np.where(e[rest][:, free], v[rest][:, free], -np.inf).argmax(axis=1)
     rest_choice = np.flatnonzero(free)[rest_choice].astype(np.int64)
     fixed = np.bincount(rest_choice, minlength=n_pools).astype(np.int64)
-    cand = np.flatnonzero(candidate)
+    cand = np.flatnonzero(work)
     vc, ec = v[cand], e[cand]
     if cand.size <= _BASE_ACCOUNTS:
         found = _solve_exact(vc, ec, cap, mn, fixed, stats)
         if found is None:
             return None
-        exchange = found[0]
+        exchange, prices = found
     else:
         # The others sit in pools without capacity or minimum: nothing to shift.
         level = _solve_level(vc, ec, cap, mn, stats, top=True, keys=keys[cand])
         if level is None:
             return None
         counts = fixed + np.bincount(level[0], minlength=n_pools).astype(np.int64)
-        exchange = _Exchange(vc, ec, level[0], counts, cap, mn)
+        exchange, prices = _Exchange(vc, ec, level[0], counts, cap, mn), level[1]
     # Arcs of the other accounts: exact cheapest moves out of their pools.
     others = np.full((n_pools, n_pools), np.inf)
     for u in np.flatnonzero(fixed).tolist():
@@ -1135,13 +1204,10 @@ def _solve_screened(
         others[u] = -gain.max(axis=0)
         others[u, u] = np.inf
     cycle, dist = _negative_cycle(exchange.graph(others))
-    if cycle is not None:  # pragma: no cover - the screen is exact; rounding only
-        return None
-    stats.screened = int(cand.size)
     choice = np.empty(n, dtype=np.int64)
     choice[cand] = exchange.choice
     choice[rest] = rest_choice
-    return choice, _prices(dist)
+    return choice, (None if cycle is not None else dist), prices
 
 
 def _reachable(
