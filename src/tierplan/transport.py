@@ -1058,7 +1058,7 @@ class _Screen:
     exact: BoolArray  # accounts that may sit in a capped pool in some optimum
     first: BoolArray  # a smaller first guess at the accounts that do
     free: BoolArray  # pools without capacity or minimum
-    fallback: FloatArray  # each account's best value in a free pool (-inf: none)
+    gain: FloatArray  # value in each pool less the best free pool's (-inf: not eligible)
 
 
 def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> _Screen | None:
@@ -1085,8 +1085,10 @@ def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> _Scre
     if slots >= _SCREEN_SHARE * n:
         return None
     k = int(slots)
-    fallback = np.where(e[:, free], v[:, free], -np.inf).max(axis=1)
+    gain = np.where(e, v, -np.inf)
+    fallback = gain[:, free].max(axis=1)
     swappable = np.isfinite(fallback)
+    gain -= np.where(swappable, fallback, 0.0)[:, None]
     exact = ~swappable
     first = exact.copy()
     for p in np.flatnonzero(~free).tolist():
@@ -1096,16 +1098,16 @@ def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> _Scre
         if rows.size <= k:
             exact[rows] = True
         elif k > 0:
-            gain = v[rows, p] - fallback[rows]
+            column = gain[rows, p]
             top = min(k, int(_SCREEN_FIRST * cap[p]) + _SCREEN_EXTRA)
-            cuts = np.partition(gain, [rows.size - k, rows.size - top])
-            exact[rows[gain >= cuts[rows.size - k]]] = True
-            first[rows[gain >= cuts[rows.size - top]]] = True
+            cuts = np.partition(column, [rows.size - k, rows.size - top])
+            exact[rows[column >= cuts[rows.size - k]]] = True
+            first[rows[column >= cuts[rows.size - top]]] = True
             continue
         first[rows] = True
     if np.count_nonzero(exact) > _SCREEN_SHARE * n:
         return None
-    return _Screen(exact, first, free, fallback)
+    return _Screen(exact, first, free, gain)
 
 
 def _solve_screened(
@@ -1128,10 +1130,10 @@ def _solve_screened(
     screen = _screen(v, e, cap, mn)
     if screen is None:
         return None
-    free, capped = screen.free, ~screen.free
+    capped = ~screen.free
     work = screen.first
     for _round in range(_SCREEN_ROUNDS):
-        found = _solve_working_set(v, e, cap, mn, stats, keys, work, free)
+        found = _solve_working_set(v, e, cap, mn, stats, keys, work, screen)
         if found is None:
             if (work == screen.exact).all():
                 return None
@@ -1146,9 +1148,7 @@ def _solve_screened(
         out = np.flatnonzero(screen.exact & ~work)
         if out.size == 0:
             return None  # pragma: no cover - rounding only: the exact set is certified
-        gain = np.where(e[out][:, capped], v[out][:, capped], -np.inf)
-        gain -= screen.fallback[out][:, None] + prices[capped]
-        drawn = out[gain.max(axis=1) > 0.0]
+        drawn = out[(screen.gain[out][:, capped] - prices[capped]).max(axis=1) > 0.0]
         work = work.copy()
         if drawn.size == 0 or _round == _SCREEN_ROUNDS - 2:
             work |= screen.exact
@@ -1165,7 +1165,7 @@ def _solve_working_set(
     stats: _Stats,
     keys: npt.NDArray[np.uint64],
     work: BoolArray,
-    free: BoolArray,
+    screen: _Screen,
 ) -> tuple[IntArray, FloatArray | None, FloatArray] | None:
     """Solve the working set with the other accounts in their best free pool.
 
@@ -1177,8 +1177,12 @@ def _solve_working_set(
     n, n_pools = e.shape
     rest = np.flatnonzero(~work)
     # Each other account goes to its best uncapped pool (lowest index among ties).
-    rest_choice = np.where(e[rest][:, free], v[rest][:, free], -np.inf).argmax(axis=1)
-    rest_choice = np.flatnonzero(free)[rest_choice].astype(np.int64)
+    free = np.flatnonzero(screen.free)
+    if free.size == 1:
+        rest_choice = np.full(rest.size, free[0], dtype=np.int64)
+    else:
+        best = np.where(e[rest][:, free], v[rest][:, free], -np.inf).argmax(axis=1)
+        rest_choice = free[best].astype(np.int64)
     fixed = np.bincount(rest_choice, minlength=n_pools).astype(np.int64)
     cand = np.flatnonzero(work)
     vc, ec = v[cand], e[cand]
@@ -1194,14 +1198,15 @@ def _solve_working_set(
             return None
         counts = fixed + np.bincount(level[0], minlength=n_pools).astype(np.int64)
         exchange, prices = _Exchange(vc, ec, level[0], counts, cap, mn), level[1]
-    # Arcs of the other accounts: exact cheapest moves out of their pools.
+    # Arcs of the other accounts: exact cheapest moves out of their pools. An
+    # account in free pool u moves to q at v[i, u] - v[i, q] = -gain[i, q].
     others = np.full((n_pools, n_pools), np.inf)
     for u in np.flatnonzero(fixed).tolist():
-        rows = rest[rest_choice == u] if fixed[u] < rest.size else rest
-        # The move cost to q is v[i, u] - v[i, q]; its least is the most q gains.
-        gain = np.where(e[rows], v[rows], -np.inf)
-        gain -= v[rows, u][:, None]
-        others[u] = -gain.max(axis=0)
+        among = ~work
+        if fixed[u] < rest.size:
+            among = np.zeros(n, dtype=bool)
+            among[rest[rest_choice == u]] = True
+        others[u] = -np.max(screen.gain, axis=0, where=among[:, None], initial=-np.inf)
         others[u, u] = np.inf
     cycle, dist = _negative_cycle(exchange.graph(others))
     choice = np.empty(n, dtype=np.int64)
