@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ class Accounts:
     ----------
     ids
         Account ids (object array), sorted.
+    id_column
+        The input's ``account_id`` column, in input order.
     arr, potential, risk, complexity, strategic
         Numeric attributes (float64).
     vertical, region, language
@@ -81,7 +84,7 @@ class Accounts:
         The validated input frame, in input order (a copy).
     """
 
-    ids: ObjArray
+    id_column: pd.Series = field(repr=False)
     arr: FloatArray
     potential: FloatArray
     risk: FloatArray
@@ -122,8 +125,15 @@ class Accounts:
             self._codes[name] = (np.asarray(codes, dtype=np.int64), list(uniques))
         return self._codes[name]
 
+    @cached_property
+    def ids(self) -> ObjArray:
+        """Account ids (object array), sorted."""
+        # Built on first use: a plan that raises nothing never names an account.
+        ids: ObjArray = np.asarray(self.id_column.to_numpy(dtype=object))[self.order]
+        return ids
+
     def __len__(self) -> int:
-        return int(self.ids.shape[0])
+        return int(self.order.shape[0])
 
     @property
     def n(self) -> int:
@@ -411,18 +421,17 @@ def load_accounts(
     if null_ids.any():
         rows = np.flatnonzero(null_ids).tolist()
         raise InputError(f"must not be empty (rows {rows[:5]})", column="account_id")
-    ids = raw_ids.to_numpy(dtype=object)
     order: npt.NDArray[np.intp] | None = None
     if _is_text(raw_ids):
         # Text ids sort by code point, so equal ids are neighbours once sorted:
         # the canonical order finds duplicates as a by-product. Exports often
         # come sorted by id, which one comparison of neighbours shows.
-        if _strictly_increasing(raw_ids, ids):
-            order = np.arange(ids.shape[0], dtype=np.intp)
+        if _strictly_increasing(raw_ids):
+            order = np.arange(len(raw_ids), dtype=np.intp)
             has_dup = False
         else:
             order = _canonical_order(raw_ids)
-            ranked = ids[order]
+            ranked = raw_ids.to_numpy(dtype=object)[order]
             has_dup = bool((ranked[1:] == ranked[:-1]).any())
     else:
         has_dup = bool(raw_ids.duplicated(keep=False).any())
@@ -501,7 +510,7 @@ def load_accounts(
         return values[order] if column in frame.columns else values
 
     return Accounts(
-        ids=ids[order],
+        id_column=raw_ids,
         arr=arr[order],
         potential=numeric["potential"][order],
         risk=numeric["risk"][order],
@@ -523,7 +532,7 @@ def load_accounts(
     )
 
 
-def _strictly_increasing(column: pd.Series, ids: ObjArray) -> bool:
+def _strictly_increasing(column: pd.Series) -> bool:
     """Whether text ids are sorted without repeats (by code point, as Python compares)."""
     data = getattr(column.array, "_pa_array", None)
     if data is not None and len(column) > 1:
@@ -531,6 +540,7 @@ def _strictly_increasing(column: pd.Series, ids: ObjArray) -> bool:
 
         # Arrow compares UTF-8 bytes, whose order is the code points' order.
         return bool(pc.all(pc.greater(data[1:], data[:-1])).as_py())
+    ids = column.to_numpy(dtype=object)
     return bool((ids[1:] > ids[:-1]).all())
 
 
