@@ -7,6 +7,7 @@ pools and eligibility → diagnosis → solve → books → :class:`~tierplan.Pl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -81,6 +82,12 @@ class _Clock:
         self._last = now
 
 
+@functools.cache
+def _default_model() -> CoverageModel:
+    # Immutable, so every plan without a model of its own can share one.
+    return CoverageModel()
+
+
 def _as_team(team: Any) -> Team:
     if isinstance(team, Team):
         return team
@@ -99,7 +106,7 @@ def _prepare(
     mip_gap: float | None = None,
     match: tuple[str, ...] = (),
 ) -> _Prepared:
-    model = model if model is not None else CoverageModel()
+    model = model if model is not None else _default_model()
     unknown = [m for m in match if m not in MATCH_ATTRIBUTES]
     if unknown:
         raise ConfigError(
@@ -127,11 +134,13 @@ def _prepare(
         if isinstance(accounts, Accounts)
         else load_accounts(accounts, tiers=model.tier_names)
     )
-    roster = _as_team(team).resolved(model)
+    team_ = _as_team(team)
+    roster = team_.resolved(model)
     clock.lap("validate")
     value = value_matrix(acc, model) if values is None else user_values(values, acc, model)
     clock.lap("values")
-    pools = build_pools(roster, model, match)
+    # Pools hold read-only arrays: plans of one team and model share them.
+    pools = team_.memo(("pools", model, match), lambda: build_pools(roster, model, match))
     elig = eligibility(acc, pools, model, value)
     clock.lap("pools")
     return _Prepared(model, acc, roster, pools, value, elig, clock)

@@ -66,6 +66,12 @@ class PoolSet:
     csm_pool: IntArray
     attributes: dict[str, npt.NDArray[np.object_]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Plans of one team share their pools: nobody may write into them.
+        for value in (*vars(self).values(), *self.attributes.values()):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
     def __len__(self) -> int:
         return len(self.names)
 

@@ -9,15 +9,15 @@ several coverage models.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from tierplan.accounts import read_table, require_columns
+from tierplan.accounts import _COPY_ON_WRITE, read_table, require_columns
 from tierplan.config import CoverageModel
 from tierplan.errors import ConfigError, InputError
 
@@ -27,6 +27,11 @@ __all__ = ["GENERALIST", "Team"]
 GENERALIST = "generalist"
 
 _OPTIONAL = ("max_accounts", "min_accounts", "hours", "cost")
+
+#: Results :meth:`Team.memo` keeps (a few models and match options).
+_MEMO_SIZE = 8
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,9 +47,26 @@ class Team:
     """
 
     roster: pd.DataFrame
+    _memo: list[tuple[object, object]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roster", _validate_roster(self.roster))
+
+    def memo(self, key: object, make: Callable[[], _T]) -> _T:
+        """What ``make()`` returns, computed once per equal ``key`` (the team is immutable).
+
+        Plans of one team under one model share the resolved roster and the
+        pools; a finance sweep plans the same team hundreds of times.
+        """
+        for known, value in self._memo:
+            if known == key:
+                return value  # type: ignore[return-value]
+        value = make()
+        self._memo.append((key, value))
+        del self._memo[:-_MEMO_SIZE]
+        return value
 
     # -- construction -----------------------------------------------------
     @classmethod
@@ -161,6 +183,11 @@ class Team:
             When a CSM sits in a tier the model does not have or in a tier
             without people (tech-touch).
         """
+        frame = self.memo(("resolved", model), lambda: self._resolve(model))
+        # Each caller gets its own frame: with copy-on-write a shallow copy is one.
+        return frame.copy(deep=not _COPY_ON_WRITE)
+
+    def _resolve(self, model: CoverageModel) -> pd.DataFrame:
         # A roster has a few dozen rows: plain arrays, not per-column pandas
         # operations, whose fixed cost would dominate.
         roster = self.roster
