@@ -544,3 +544,61 @@ def test_csv_keeps_na_as_a_label(tmp_path) -> None:
     acc = tp.load_accounts(path)
     assert list(acc.region) == ["NA", "EMEA"]
     assert acc.vertical[0] == "None"
+
+
+def test_plan_keeps_its_own_copy_of_the_input():
+    frame = tp.synthetic_accounts(n=80, seed=12)
+    team = tp.Team.from_headcount({"tier1": 1, "tier2": 1}, specialists={"tier1": {"finance": 1}})
+    expected = tp.plan(frame.copy(), team).assignments
+    plan = tp.plan(frame, team)
+    # Edit the caller's frame in place before the plan builds its tables.
+    frame.loc[0, "account_id"] = "changed"
+    frame.loc[:, "vertical"] = "changed"
+    frame.loc[1, "arr"] = 1e12
+    pd.testing.assert_frame_equal(plan.assignments, expected)
+
+
+def test_one_team_planned_under_several_models():
+    frame = tp.synthetic_accounts(n=300, seed=13)
+    team = tp.Team.from_headcount({"tier1": 2, "tier2": 1})
+    base = tp.CoverageModel()
+    tiers = list(base.tiers)
+    tiers[0] = tiers[0].model_copy(update={"max_book": 5})
+    small = base.with_changes(tiers=tuple(tiers))
+    for _ in range(2):  # the second round reads what the first one kept
+        wide, narrow = tp.plan(frame, team, base), tp.plan(frame, team, small)
+        assert wide.books.loc[wide.books.tier == "tier1", "max_accounts"].tolist() == [20, 20]
+        assert narrow.books.loc[narrow.books.tier == "tier1", "max_accounts"].tolist() == [5, 5]
+        assert (narrow.tiers.set_index("tier").loc["tier1", "accounts"]) == 10
+    # A plan's roster is its own: editing it changes no later plan.
+    wide.roster.loc[:, "max_accounts"] = 1
+    wide.roster["extra"] = 1
+    again = tp.plan(frame, team, base)
+    assert "extra" not in again.roster.columns
+    assert again.books.loc[again.books.tier == "tier1", "max_accounts"].tolist() == [20, 20]
+    with pytest.raises(ValueError, match="read-only"):
+        again.pools.capacity[0] = 0.0
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["finance", "telco", None, "finance", "  ", "telco"],
+        pd.Series(["b", "a", "", "b", None, "a"], dtype="string"),
+        [1, 2.5, None, 1, "x", 2.5],
+        pd.Series(["x", "y", "x", "y", "x", "y"], dtype="category"),
+    ],
+)
+def test_accounts_hold_fit_labels_as_codes(labels):
+    frame = pd.DataFrame({"account_id": ["f", "e", "d", "c", "b", "a"], "arr": 1000.0})
+    frame["vertical"] = labels
+    accounts = tp.load_accounts(frame)
+    codes, distinct = accounts.codes("vertical")
+    assert len(set(distinct)) == len(distinct)
+    assert all(isinstance(x, str) for x in distinct)
+    assert set(distinct) == set(accounts.vertical.tolist())  # no label unused
+    assert np.asarray(distinct, dtype=object)[codes].tolist() == accounts.vertical.tolist()
+    assert accounts.ids.tolist() == ["a", "b", "c", "d", "e", "f"]
+    absent = tp.load_accounts(frame.drop(columns="vertical"))
+    codes, distinct = absent.codes("region")
+    assert distinct == [""] and (codes == 0).all()

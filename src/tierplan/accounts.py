@@ -118,7 +118,8 @@ class Accounts:
         -------
         tuple
             ``(codes, labels)``: ``labels[codes[k]]`` is account ``k``'s label
-            (canonical order); ``""`` (no label) is one of the labels when used.
+            (canonical order); the labels are distinct, and ``""`` (no label)
+            is one of them when some account has none.
         """
         if name not in self._codes:
             codes, uniques = pd.factorize(getattr(self, name))
@@ -341,12 +342,15 @@ def _fit_codes(frame: pd.DataFrame, column: str) -> tuple[npt.NDArray[np.int64],
     coded = _text_codes(frame[column])
     if coded is not None:
         codes, labels = coded
-        # The same conversion as below, on the distinct labels only.
-        text = [str(x) for x in labels.tolist()]
-        if (codes < 0).any():
-            codes = np.where(codes < 0, len(text), codes)
-            text.append("")
-        return np.asarray(codes, dtype=np.int64), text
+        # The same conversion as below, on the distinct labels only: missing
+        # and blank labels (code -1) become "", once.
+        text = np.array([str(x) for x in labels.tolist()] + [""], dtype=object)
+        codes = np.where(codes < 0, text.size - 1, codes)
+        used = np.bincount(codes, minlength=text.size) > 0
+        distinct, remap = np.unique(text[used], return_inverse=True)
+        lookup = np.full(text.size, -1, dtype=np.int64)
+        lookup[used] = remap
+        return lookup[codes], [str(x) for x in distinct.tolist()]
     values = _labels(frame, column)
     values = np.where(pd.isna(values), "", values).astype(str).astype(object)
     codes_any, uniques = pd.factorize(values)
