@@ -133,6 +133,21 @@ class Accounts:
         ids: ObjArray = np.asarray(self.id_column.to_numpy(dtype=object))[self.order]
         return ids
 
+    def has(self, column: str) -> bool:
+        """Whether the input had ``column`` (absent optional columns hold their defaults).
+
+        Parameters
+        ----------
+        column
+            A column name, e.g. ``"current_csm"``.
+
+        Returns
+        -------
+        bool
+            True when the validated input frame has the column.
+        """
+        return column in self.frame.columns
+
     def __len__(self) -> int:
         return int(self.order.shape[0])
 

@@ -307,9 +307,16 @@ class Disruption:
         band = _number("hysteresis", hysteresis, high=1.0)
         if band >= 1.0:
             raise ConfigError(f"hysteresis: must be below 1 (a share of value), got {hysteresis!r}")
-        current_tier = label_index(accounts.current_tier, model.tier_names)
-        current_csm = label_index(accounts.current_csm, roster["csm_id"].tolist())
-        had_csm = np.asarray(pd.notna(accounts.current_csm), dtype=bool)
+        current_tier = (
+            label_index(accounts.current_tier, model.tier_names)
+            if accounts.has("current_tier")
+            else np.full(accounts.n, -1, dtype=np.int64)
+        )
+        current_csm = np.full(accounts.n, -1, dtype=np.int64)
+        had_csm = np.zeros(accounts.n, dtype=bool)
+        if accounts.has("current_csm"):
+            current_csm = label_index(accounts.current_csm, roster["csm_id"].tolist())
+            had_csm = np.asarray(pd.notna(accounts.current_csm), dtype=bool)
         locked = np.asarray(accounts.locked, dtype=bool)
         if locked.shape[0] != accounts.n:
             locked = np.zeros(accounts.n, dtype=bool)

@@ -55,11 +55,15 @@ class _Prepared:
     @property
     def current_csm(self) -> IntArray:
         """Roster row of each account's current CSM, ``-1`` when none or gone."""
+        if not self.accounts.has("current_csm"):
+            return np.full(self.accounts.n, -1, dtype=np.int64)
         return label_index(self.accounts.current_csm, self.roster["csm_id"].tolist())
 
     @property
     def current_tier(self) -> IntArray:
         """Tier index of each account's current tier, ``-1`` when none."""
+        if not self.accounts.has("current_tier"):
+            return np.full(self.accounts.n, -1, dtype=np.int64)
         return label_index(self.accounts.current_tier, self.model.tier_names)
 
     @property
@@ -486,10 +490,26 @@ def plan(
         and (state.overfull(prep.roster) or bool(fit_bonus) or bool(continuity_bonus) or hours)
     )
     prep = dataclasses.replace(prep, eligible=state.restrict(prep.eligible, prep.pools))
-    reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
-    reasons += state.lock_diagnosis(prep.accounts, prep.roster)
-    reasons += state.budget_diagnosis(prep.accounts)
-    reasons += _side_diagnosis(prep, side)
+
+    def find_reasons() -> list[str]:
+        reasons = diagnose(prep.accounts, prep.pools, prep.model, prep.eligible)
+        reasons += state.lock_diagnosis(prep.accounts, prep.roster)
+        reasons += state.budget_diagnosis(prep.accounts)
+        return reasons + _side_diagnosis(prep, side)
+
+    # The exact network solve proves infeasibility itself, faster than the
+    # checks: it runs first, and the checks only say why. Before a MIP they
+    # spare a solve that cannot succeed; locks bind single books, which the
+    # pool program does not see.
+    network = (
+        solver is None
+        and not side
+        and not by_csm
+        and state.max_moves is None
+        and not state.locked.any()
+        and policy == "free"
+    )
+    reasons = [] if network else find_reasons()
     prep.clock.lap("diagnose")
     if reasons:
         return _infeasible(prep, reasons, name)
@@ -549,6 +569,10 @@ def plan(
         )
     else:
         solution = solve(side)
+        if network and solution.status == "infeasible":
+            reasons = find_reasons()
+            if reasons:
+                return _infeasible(prep, reasons, name)
     bands: Bands | None = None
     if policy == "bands" and (solution.choice >= 0).all():
         search, free_objective = _band_search(prep, solution.choice)
