@@ -504,3 +504,18 @@ def test_balance_report(accounts, team):
         balance["accounts_max"]
         <= plan.books.groupby("pool")["max_accounts"].max().loc[balance["pool"]].to_numpy()
     ).all()
+
+
+def test_screened_network_path_matches_the_mip_path():
+    # Past a few thousand accounts the network path screens out the accounts
+    # no book can take; the MIP path sees every account.
+    accounts = tp.synthetic_accounts(n=6_000, seed=21)
+    team = tp.Team.from_headcount(
+        {"tier1": 4, "tier2": 2}, specialists={"tier1": {"finance": 2}, "tier2": {"telco": 1}}
+    )
+    network = tp.plan(accounts, team)
+    assert "screened" in network.solver_info["method"]
+    mip = tp.plan(accounts, team, solver="highs")
+    assert mip.solver_info["path"] == "mip"
+    assert network.objective == pytest.approx(mip.objective, rel=1e-9)
+    check_plan(network, accounts, team)
