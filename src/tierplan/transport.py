@@ -1105,7 +1105,7 @@ def _screen(v: FloatArray, e: BoolArray, cap: FloatArray, mn: IntArray) -> _Scre
             first[rows[column >= cuts[rows.size - top]]] = True
             continue
         first[rows] = True
-    if np.count_nonzero(exact) > _SCREEN_SHARE * n:
+    if np.count_nonzero(first) > _SCREEN_SHARE * n:
         return None
     return _Screen(exact, first, free, gain)
 
@@ -1154,6 +1154,8 @@ def _solve_screened(
             work |= screen.exact
         else:
             work[drawn] = True
+        if np.count_nonzero(work) > _SCREEN_SHARE * work.shape[0]:
+            return None  # as many accounts as the whole problem: solve that
     return None  # pragma: no cover - the exact set is certified in its round
 
 
