@@ -144,7 +144,7 @@ def _prepare(
     value = value_matrix(acc, model) if values is None else user_values(values, acc, model)
     clock.lap("values")
     # Pools hold read-only arrays: plans of one team and model share them.
-    pools = team_.memo(("pools", model, match), lambda: build_pools(roster, model, match))
+    pools = team_._cached(("pools", model, match), lambda: build_pools(roster, model, match))
     elig = eligibility(acc, pools, model, value)
     clock.lap("pools")
     return _Prepared(model, acc, roster, pools, value, elig, clock)

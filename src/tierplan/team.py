@@ -28,7 +28,7 @@ GENERALIST = "generalist"
 
 _OPTIONAL = ("max_accounts", "min_accounts", "hours", "cost")
 
-#: Results :meth:`Team.memo` keeps (a few models and match options).
+#: Results :meth:`Team._cached` keeps (a few models and match options).
 _MEMO_SIZE = 8
 
 _T = TypeVar("_T")
@@ -54,7 +54,7 @@ class Team:
     def __post_init__(self) -> None:
         object.__setattr__(self, "roster", _validate_roster(self.roster))
 
-    def memo(self, key: object, make: Callable[[], _T]) -> _T:
+    def _cached(self, key: object, make: Callable[[], _T]) -> _T:
         """What ``make()`` returns, computed once per equal ``key`` (the team is immutable).
 
         Plans of one team under one model share the resolved roster and the
@@ -183,7 +183,7 @@ class Team:
             When a CSM sits in a tier the model does not have or in a tier
             without people (tech-touch).
         """
-        frame = self.memo(("resolved", model), lambda: self._resolve(model))
+        frame = self._cached(("resolved", model), lambda: self._resolve(model))
         # Each caller gets its own frame: with copy-on-write a shallow copy is one.
         return frame.copy(deep=not _COPY_ON_WRITE)
 
