@@ -278,6 +278,7 @@ def test_screen_matches_highs(base, first, rounds, seed, n, n_pools, kind):
         # A small base also sends the working sets through the decomposition;
         # a small first guess makes the working set grow over rounds.
         patch.setattr(transport, "_BASE_ACCOUNTS", base)
+        patch.setattr(transport, "_WORKING_BASE", base)
         patch.setattr(transport, "_SAMPLE_MIN", 10)
         patch.setattr(transport, "_SCREEN_FIRST", first)
         patch.setattr(transport, "_SCREEN_EXTRA", 1)

@@ -105,6 +105,10 @@ _SCREEN_FIRST = 3.0
 _SCREEN_EXTRA = 10
 #: Working sets solved before the screen gives way to the full solve.
 _SCREEN_ROUNDS = 4
+#: Working sets up to this size go straight to the exact solve: their
+#: accounts crowd the pools' boundaries, which leaves price bands little to
+#: decide.
+_WORKING_BASE = 15_000
 
 
 @dataclass(frozen=True)
@@ -1198,7 +1202,7 @@ def _solve_working_set(
     fixed = np.bincount(rest_choice, minlength=n_pools).astype(np.int64)
     cand = np.flatnonzero(work)
     vc, ec = v[cand], e[cand]
-    if cand.size <= _BASE_ACCOUNTS:
+    if cand.size <= _WORKING_BASE:
         found = _solve_exact(vc, ec, cap, mn, fixed, stats)
         if found is None:
             return None
