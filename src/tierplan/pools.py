@@ -253,11 +253,9 @@ def eligibility(
             elig[:, p] = codes == where.get(pools.vertical[p], -1)
         elif model.require_specialist:
             same_tier = (pools.tier == pools.tier[p]) & (pools.vertical != "")
-            covered = np.zeros(len(labels) + 1, dtype=bool)
-            covered[[where.get(v, -1) for v in pools.vertical[same_tier].tolist()]] = True
-            covered[-1] = False
-            if covered.any():
-                elig[:, p] = ~covered[codes]
+            covered = [where[v] for v in pools.vertical[same_tier].tolist() if v in where]
+            if covered:
+                elig[:, p] = ~np.isin(codes, covered)
     for attribute, wanted in pools.attributes.items():
         labels = getattr(accounts, attribute)
         for q in np.flatnonzero(wanted != ""):
